@@ -1,0 +1,95 @@
+"""WSGI and ASGI middleware that fill the standard context of each request from its X-Gitlab-* headers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from contextlib import suppress
+from contextvars import Token
+from typing import Any
+
+from micro_dashboard.tracking.context import EventContext, current_event_context
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+def wsgi_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """Return the request headers of a WSGI environ with lower-case, dash-separated names."""
+    headers = {
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    return headers
+
+
+class _ResettingIterable:
+    """Keep the request's context set while the body streams, and reset it when the server closes it."""
+
+    def __init__(self, body: Iterable[bytes], token: Token[EventContext | None]) -> None:
+        self._body = body
+        self._token = token
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            # A server that closes the body from another thread or context has left ours already.
+            with suppress(ValueError):
+                current_event_context.reset(self._token)
+
+
+class InternalEventsMiddleware:
+    """Wrap a WSGI app (e.g. Flask's app.wsgi_app) so track_event in a view gets the request's context."""
+
+    def __init__(self, app: WSGIApp, environment: str = "development", source: str | None = None) -> None:
+        self.app = app
+        self.environment = environment
+        self.source = source
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        context = EventContext.from_headers(
+            wsgi_headers(environ), environment=self.environment, source=self.source
+        )
+        token = current_event_context.set(context)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            current_event_context.reset(token)
+            raise
+        return _ResettingIterable(body, token)
+
+
+class InternalEventsASGIMiddleware:
+    """Wrap an ASGI app so track_event in a handler gets the request's context."""
+
+    def __init__(self, app: ASGIApp, environment: str = "development", source: str | None = None) -> None:
+        self.app = app
+        self.environment = environment
+        self.source = source
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope.get("type") not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])
+        ]
+        context = EventContext.from_headers(headers, environment=self.environment, source=self.source)
+        token = current_event_context.set(context)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_event_context.reset(token)
