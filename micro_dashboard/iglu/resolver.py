@@ -1,0 +1,341 @@
+"""Resolve iglu URIs to schemas across registries, with Snowplow's lookup order, caching and back-off."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from micro_dashboard.iglu.keys import SchemaKey
+from micro_dashboard.iglu.registries import (
+    DEFAULT_TIMEOUT,
+    EmbeddedRegistry,
+    HttpRegistry,
+    Lookup,
+    Registry,
+    default_registries,
+    parse_registry_option,
+)
+
+
+class SchemaCache(Protocol):
+    """Durable storage for schemas fetched over HTTP, so they resolve again with no network."""
+
+    def get(self, uri: str) -> tuple[dict[str, Any], str] | None:
+        """Return the stored schema and the name of the registry it came from, or None."""
+        ...
+
+    def put(self, uri: str, schema: dict[str, Any], source: str) -> None:
+        """Store a schema fetched from the registry named `source`."""
+        ...
+
+
+class MemorySchemaCache:
+    """A SchemaCache in a dict, for tests and for runs without a database."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[dict[str, Any], str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, uri: str) -> tuple[dict[str, Any], str] | None:
+        """Return the stored schema and its source, or None."""
+        with self._lock:
+            return self._items.get(uri)
+
+    def put(self, uri: str, schema: dict[str, Any], source: str) -> None:
+        """Store a schema and its source."""
+        with self._lock:
+            self._items[uri] = (schema, source)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ResolverConfigError(ValueError):
+    """A resolver configuration that is not Snowplow's resolver-config 1-0-x format."""
+
+
+@dataclass
+class Resolution:
+    """The result of resolving one iglu URI."""
+
+    uri: str
+    status: Literal["found", "not_found", "unreachable"]
+    schema: dict[str, Any] | None = None
+    source: str | None = None  # the registry's name, for a found schema
+    cached: bool = False  # found in the persistent SchemaCache rather than asked of the registry
+    # Snowplow's ResolutionError lookupHistory: what each registry said.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)  # "Iglu Central (http://...): connection refused"
+
+    @property
+    def found(self) -> bool:
+        """Return whether the schema resolved."""
+        return self.status == "found"
+
+    def where(self) -> str:
+        """Say in words where the schema came from, or why it did not resolve."""
+        if self.status == "found":
+            return f"{self.source} (from the schema cache)" if self.cached else str(self.source)
+        if self.status == "not_found":
+            return "not found in any registry"
+        return "could not reach " + "; ".join(self.unreachable)
+
+
+@dataclass
+class _Attempts:
+    count: int = 0
+    last: str = ""
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Resolver:
+    """Find schemas in registries, in Snowplow's order, remembering answers so offline work stays fast."""
+
+    def __init__(
+        self,
+        registries: Iterable[Registry],
+        cache: SchemaCache | None = None,
+        not_found_ttl: float = 60.0,
+        backoff: float = 30.0,
+        cache_ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registries = list(registries)
+        self.cache = cache
+        self.not_found_ttl = not_found_ttl
+        self.backoff = backoff
+        self.cache_ttl = cache_ttl  # None keeps resolved schemas for the life of the process
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the dicts below, never held during I/O
+        self._resolved: dict[str, tuple[dict[str, Any], str, bool, float]] = {}
+        self._not_found: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._down: dict[str, tuple[float, str]] = {}  # registry name -> (retry after, why it failed)
+        self._attempts: dict[tuple[str, str], _Attempts] = {}
+        # One lock per URI so that a burst of events with a new schema causes one fetch, not one per event.
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def ordered(self, key: SchemaKey) -> list[Registry]:
+        """Return the registries in the order Snowplow asks them for `key`."""
+        return sorted(self.registries, key=lambda r: (not r.matches(key), r.class_priority, r.priority))
+
+    def lookup(self, uri: str | SchemaKey) -> Resolution:
+        """Resolve an iglu URI; raise InvalidSchemaKey if it is malformed."""
+        key = uri if isinstance(uri, SchemaKey) else SchemaKey.parse(uri)
+        quick = self._remembered(key.uri)
+        if quick is not None:
+            return quick
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key.uri, threading.Lock())
+        with key_lock:
+            # Another thread may have resolved it while this one waited.
+            quick = self._remembered(key.uri)
+            return quick if quick is not None else self._resolve(key)
+
+    def where(self, uri: str | SchemaKey) -> str:
+        """Say where the schema for `uri` comes from (or why it does not resolve)."""
+        return self.lookup(uri).where()
+
+    def forget(self, uri: str | None = None) -> None:
+        """Drop remembered answers (one URI's, or all and the back-offs) so the next lookup asks again."""
+        with self._lock:
+            if uri is None:
+                self._resolved.clear()
+                self._not_found.clear()
+                self._down.clear()
+            else:
+                self._resolved.pop(uri, None)
+                self._not_found.pop(uri, None)
+
+    def _remembered(self, uri: str) -> Resolution | None:
+        """Return a resolution answered from memory: a resolved schema or a fresh not-found."""
+        now = self._clock()
+        with self._lock:
+            hit = self._resolved.get(uri)
+            if hit is not None and (self.cache_ttl is None or now - hit[3] < self.cache_ttl):
+                return Resolution(uri, "found", schema=hit[0], source=hit[1], cached=hit[2])
+            missing = self._not_found.get(uri)
+            if missing is not None and now < missing[0]:
+                return Resolution(uri, "not_found", history=[dict(h) for h in missing[1]])
+        return None
+
+    def _resolve(self, key: SchemaKey) -> Resolution:
+        uri = key.uri
+        history: list[dict[str, Any]] = []
+        unreachable: list[str] = []
+        cache_checked = False
+        for registry in self.ordered(key):
+            if registry.kind == "http" and not cache_checked:
+                cache_checked = True
+                stored = self.cache.get(uri) if self.cache is not None else None
+                if stored is not None:
+                    return self._remember(uri, stored[0], stored[1], cached=True)
+            why = self._backing_off(registry)
+            if why is not None:
+                message = f"not asked again yet after a recent failure: {why}"
+                history.append(self._record(uri, registry, Lookup("error", message=message), counted=False))
+                unreachable.append(f"{registry.describe()}: {why} (retried after {self.backoff:g} s)")
+                continue
+            answer = registry.lookup(key)
+            if answer.status == "found" and answer.schema is not None:
+                if registry.kind == "http" and self.cache is not None:
+                    self.cache.put(uri, answer.schema, registry.name)
+                return self._remember(uri, answer.schema, registry.name, cached=False)
+            history.append(self._record(uri, registry, answer))
+            if answer.status == "error":
+                unreachable.append(f"{registry.describe()}: {answer.message}")
+                if registry.kind == "http":
+                    with self._lock:
+                        self._down[registry.name] = (self._clock() + self.backoff, str(answer.message))
+        if not cache_checked and self.cache is not None:
+            stored = self.cache.get(uri)
+            if stored is not None:
+                return self._remember(uri, stored[0], stored[1], cached=True)
+        if unreachable:
+            return Resolution(uri, "unreachable", history=history, unreachable=unreachable)
+        with self._lock:
+            self._not_found[uri] = (self._clock() + self.not_found_ttl, history)
+        return Resolution(uri, "not_found", history=[dict(h) for h in history])
+
+    def _backing_off(self, registry: Registry) -> str | None:
+        """Return why the registry failed if it is still in its back-off period."""
+        now = self._clock()
+        with self._lock:
+            down = self._down.get(registry.name)
+            if down is None:
+                return None
+            if now >= down[0]:
+                del self._down[registry.name]
+                return None
+            return down[1]
+
+    def _record(self, uri: str, registry: Registry, answer: Lookup, counted: bool = True) -> dict[str, Any]:
+        """Add one answer to the registry's attempts for `uri` and return its lookupHistory entry."""
+        error = {"error": "NotFound"} if answer.status == "not_found" else \
+            {"error": "RepoFailure", "message": str(answer.message)}
+        with self._lock:
+            attempts = self._attempts.setdefault((uri, registry.name), _Attempts())
+            if counted:
+                attempts.count += 1
+                attempts.last = _now_iso()
+            if error not in attempts.errors:
+                attempts.errors.append(error)
+            return {
+                "repository": registry.name,
+                "errors": [dict(e) for e in attempts.errors],
+                "attempts": attempts.count,
+                "lastAttempt": attempts.last or _now_iso(),
+            }
+
+    def _remember(self, uri: str, schema: dict[str, Any], source: str, cached: bool) -> Resolution:
+        with self._lock:
+            self._resolved[uri] = (schema, source, cached, self._clock())
+            self._not_found.pop(uri, None)
+        return Resolution(uri, "found", schema=schema, source=source, cached=cached)
+
+    @classmethod
+    def from_resolver_config(
+        cls,
+        config: dict[str, Any] | str | Path,
+        cache: SchemaCache | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        **options: Any,
+    ) -> Resolver:
+        """Build a resolver from Snowplow's resolver-config 1-0-x (a dict, JSON text, or a file path)."""
+        data, base = _load_config(config)
+        registries: list[Registry] = []
+        for index, repo in enumerate(data["repositories"]):
+            registries.append(_registry_from_config(repo, index, base, timeout))
+        ttl = data.get("cacheTtl")
+        options.setdefault("cache_ttl", float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else None)
+        return cls(registries, cache=cache, **options)
+
+
+def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], Path]:
+    """Return the config's `data` object and the directory relative embedded paths are taken from."""
+    base = Path.cwd()
+    if isinstance(config, dict):
+        document = config
+    else:
+        text = str(config)
+        if isinstance(config, str) and text.lstrip().startswith("{"):
+            source = "resolver config"
+        else:
+            path = Path(text).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                message = f"cannot read resolver config {path}: {exc.strerror or exc}"
+                raise ResolverConfigError(message) from exc
+            base, source = path.resolve().parent, str(path)
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise ResolverConfigError(f"{source} is not valid JSON: {exc}") from exc
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if not (isinstance(schema, str) and
+            schema.startswith("iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-")):
+        raise ResolverConfigError(
+            "a resolver config must be {\"schema\": \"iglu:com.snowplowanalytics.iglu/resolver-config/"
+            f"jsonschema/1-0-3\", \"data\": {{...}}}}; its schema is {schema!r}")
+    data = document.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("repositories"), list):
+        raise ResolverConfigError("a resolver config needs data.repositories, a list of repositories")
+    return data, base
+
+
+def _registry_from_config(
+    repo: Any, index: int, base: Path, timeout: float | tuple[float, float]
+) -> Registry:
+    """Build one registry from a resolver-config repository entry."""
+    where = f"repositories[{index}]"
+    if not isinstance(repo, dict) or not isinstance(repo.get("connection"), dict):
+        raise ResolverConfigError(f"{where} needs a connection: {{\"http\": {{\"uri\": ...}}}} or "
+                                  "{\"embedded\": {\"path\": ...}}")
+    name = str(repo.get("name") or f"repository {index}")
+    priority = repo.get("priority", 0)
+    prefixes = repo.get("vendorPrefixes") or []
+    if not isinstance(priority, (int, float)) or not isinstance(prefixes, list):
+        raise ResolverConfigError(f"{where}: priority must be a number and vendorPrefixes a list of strings")
+    connection = repo["connection"]
+    if isinstance(connection.get("http"), dict) and connection["http"].get("uri"):
+        http = connection["http"]
+        return HttpRegistry(str(http["uri"]), apikey=http.get("apikey"), timeout=timeout, name=name,
+                            priority=int(priority), vendor_prefixes=[str(p) for p in prefixes])
+    if isinstance(connection.get("embedded"), dict) and connection["embedded"].get("path"):
+        path = Path(str(connection["embedded"]["path"])).expanduser()
+        return EmbeddedRegistry(path if path.is_absolute() else base / path, name=name,
+                                priority=int(priority), vendor_prefixes=[str(p) for p in prefixes])
+    raise ResolverConfigError(f"{where} ({name}): connection must be {{\"http\": {{\"uri\": ...}}}} or "
+                              "{\"embedded\": {\"path\": ...}}")
+
+
+def build_resolver(
+    iglu_dirs: Iterable[str | Path] = (),
+    registries: Iterable[str] = (),
+    config: dict[str, Any] | str | Path | None = None,
+    cache: SchemaCache | None = None,
+    defaults: bool = True,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    **options: Any,
+) -> Resolver:
+    """Build the resolver the CLI describes: --iglu-dir DIRs, --iglu-registry URL[,apikey], --iglu FILE."""
+    if config is not None:
+        resolver = Resolver.from_resolver_config(config, cache=cache, timeout=timeout, **options)
+        extra: list[Registry] = []
+    else:
+        resolver = Resolver([], cache=cache, **options)
+        extra = default_registries(timeout) if defaults else []
+    local = [EmbeddedRegistry(d, name=f"local {d}") for d in iglu_dirs]
+    remote = [parse_registry_option(r, timeout) for r in registries]
+    resolver.registries = local + resolver.registries + remote + extra
+    return resolver
