@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from contextlib import suppress
-from contextvars import Token
 from typing import Any
 
 from micro_dashboard.tracking.context import EventContext, current_event_context
@@ -25,25 +24,29 @@ def wsgi_headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-class _ResettingIterable:
-    """Keep the request's context set while the body streams, and reset it when the server closes it."""
+class _ContextBody:
+    """Give a streamed response body the request's context while the server iterates it."""
 
-    def __init__(self, body: Iterable[bytes], token: Token[EventContext | None]) -> None:
+    def __init__(self, body: Iterable[bytes], context: EventContext) -> None:
         self._body = body
-        self._token = token
+        self._context = context
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[bytes]:
+        token = current_event_context.set(self._context)
+        try:
+            yield from self._body
+        finally:
+            # A generator closed from another context has left ours already.
+            with suppress(ValueError):
+                current_event_context.reset(token)
 
     def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            # A server that closes the body from another thread or context has left ours already.
-            with suppress(ValueError):
-                current_event_context.reset(self._token)
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
 
 
 class InternalEventsMiddleware:
@@ -61,10 +64,10 @@ class InternalEventsMiddleware:
         token = current_event_context.set(context)
         try:
             body = self.app(environ, start_response)
-        except BaseException:
+        finally:
+            # Reset now: a server or test client may never iterate or close the body in this context.
             current_event_context.reset(token)
-            raise
-        return _ResettingIterable(body, token)
+        return _ContextBody(body, context)
 
 
 class InternalEventsASGIMiddleware:
