@@ -1,3 +1,41 @@
 """micro-dashboard: a local Snowplow collector, validator, live UI and test API in one process."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
 __version__ = "0.1.0"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def asset_dir(name: str) -> str:
+    """Find static/ or templates/: inside the installed package, else at the top of a source checkout."""
+    installed = PACKAGE_DIR / name
+    return str(installed if installed.is_dir() else PACKAGE_DIR.parent / name)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the dashboard app; `config` overrides settings from the environment (see config.Settings)."""
+    from .config import Settings
+    from .hub import Hub
+    from .iglu_setup import build_checker
+    from .store import Store
+
+    settings = config if isinstance(config, Settings) else Settings.load(config)
+    Path(settings.db).parent.mkdir(parents=True, exist_ok=True) if settings.db != ":memory:" else None
+    app = Flask(__name__, static_folder=asset_dir("static"), template_folder=asset_dir("templates"))
+    app.json.sort_keys = False  # keep Snowplow's field order in every JSON answer
+    store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age)
+    app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
+
+    from . import collector, live
+    from .api import micro
+
+    app.register_blueprint(collector.bp)
+    app.register_blueprint(micro.bp)
+    live.sock.init_app(app)
+    return app

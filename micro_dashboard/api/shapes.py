@@ -1,0 +1,92 @@
+"""Render stored rows in Snowplow Micro's JSON shapes (rawEvent, good and bad events)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..pipeline.failures import body_text
+from ..pipeline.fields import iso_timestamp
+from ..pipeline.model import RawPayload
+
+SUMMARY_WHOLE_PAYLOAD = "Error while extracting event(s) from collector payload and validating it/them."
+SUMMARY_ONE_EVENT = "Error while validating the event."
+COLLECTOR_NAME = "micro-dashboard"
+
+
+def _source(request: sqlite3.Row) -> dict[str, Any]:
+    return {"name": COLLECTOR_NAME, "encoding": "UTF-8", "hostname": request["hostname"]}
+
+
+def _context(request: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "timestamp": iso_timestamp(request["received_at"]),
+        "ipAddress": request["ip"],
+        "useragent": request["useragent"],
+        "refererUri": request["referer"],
+        "headers": [f"{k}: {v}" for k, v in json.loads(request["headers"])],
+        "userId": request["network_userid"],
+    }
+
+
+def raw_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any] | None:
+    """Return Micro's `rawEvent`: the API, every raw parameter, and where the request came from."""
+    if event["parameters"] is None:
+        return None
+    return {
+        "api": {"vendor": request["vendor"], "version": request["version"]},
+        "parameters": json.loads(event["parameters"]),
+        "contentType": request["content_type"],
+        "source": _source(request),
+        "context": _context(request),
+    }
+
+
+def request_body(request: sqlite3.Row) -> str | None:
+    """Return a stored request's body as text (base64-prefixed when it is not UTF-8)."""
+    raw = RawPayload(method="", path="", vendor=None, version=None, querystring="", body=request["body"],
+                     content_type=None, headers=[], ip="", useragent=None, referer=None, hostname="",
+                     network_userid=None, timestamp=0)
+    return body_text(raw)
+
+
+def collector_payload(request: sqlite3.Row) -> dict[str, Any]:
+    """Return Micro's `collectorPayload` for a stored request."""
+    from ..pipeline.payload import QueryStringError, parse_query
+
+    try:
+        querystring = [f"{k}={v}" for k, v in parse_query(request["querystring"]).items()]
+    except QueryStringError:
+        querystring = [request["querystring"]]
+    return {
+        "api": {"vendor": request["vendor"], "version": request["version"]},
+        "querystring": querystring,
+        "contentType": request["content_type"],
+        "body": request_body(request),
+        "source": _source(request),
+        "context": _context(request),
+    }
+
+
+def good_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any]:
+    """Return one element of `/micro/good`."""
+    return {
+        "rawEvent": raw_event(event, request),
+        "eventType": event["event"],
+        "schema": event["schema"],
+        "contexts": json.loads(event["contexts"] or "[]"),
+        "event": json.loads(event["event_json"]),
+        "incomplete": False,
+    }
+
+
+def bad_event(event: sqlite3.Row, request: sqlite3.Row, failures: list[sqlite3.Row]) -> dict[str, Any]:
+    """Return one element of `/micro/bad`: the payload, the raw event if one was extracted, and the errors."""
+    raw = raw_event(event, request)
+    summary = SUMMARY_ONE_EVENT if raw is not None else SUMMARY_WHOLE_PAYLOAD
+    return {
+        "collectorPayload": collector_payload(request),
+        "rawEvent": raw,
+        "errors": [summary, *(f["bad_row"] for f in failures)],
+    }

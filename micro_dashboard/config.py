@@ -1,0 +1,91 @@
+"""One Settings object: defaults < environment (MICRO_DASHBOARD_*) < CLI flags < an explicit dict."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+ENV_PREFIX = "MICRO_DASHBOARD_"
+
+
+def default_db_path() -> str:
+    """Return the persistent database file in the user's data directory."""
+    return str(Path(platformdirs.user_data_dir("micro-dashboard")) / "events.db")
+
+
+def parse_aliases(values: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Parse `/a/b=/vendor/version` path aliases, checking both sides have two segments."""
+    aliases = {}
+    for value in values:
+        source, sep, target = value.partition("=")
+        source, target = "/" + source.strip().strip("/"), "/" + target.strip().strip("/")
+        if not sep or source.count("/") != 2 or target.count("/") != 2:
+            raise ValueError(f"path alias {value!r} must look like /com.acme/track=/com.snowplowanalytics.snowplow/tp2")
+        aliases[source] = target
+    return aliases
+
+
+@dataclass
+class Settings:
+    """Everything that can be configured, with its default."""
+
+    host: str = "127.0.0.1"
+    port: int = 9091
+    db: str = field(default_factory=default_db_path)
+    max_events: int | None = None
+    max_age: float | None = None  # seconds
+    path_aliases: dict[str, str] = field(default_factory=dict)
+    enable_redirect: bool = False
+    max_body_bytes: int = 2 * 1024 * 1024
+    threads: int = 64  # server worker threads; each open websocket or waiting request holds one
+    iglu_dirs: list[str] = field(default_factory=list)
+    iglu_registries: list[str] = field(default_factory=list)  # "URL" or "URL,apikey"
+    iglu_resolver: str | None = None  # a resolver-config JSON file
+    iglu_defaults: bool = True  # ask Iglu Central and GitLab's registry too
+    iglu_timeout: float = 2.0
+    strict: bool = False
+    cors_origins: list[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
+    definitions: list[str] = field(default_factory=list)  # GitLab event/metric definition directories
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from the environment, then apply explicit overrides (None values are ignored)."""
+        environ = os.environ if environ is None else environ
+        settings = cls()
+        from_env: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                from_env[f.name] = _coerce(f.name, raw, getattr(settings, f.name))
+        settings = replace(settings, **from_env)
+        explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
+        return replace(settings, **explicit)
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    """Turn an environment variable's text into the type of its setting."""
+    if name == "path_aliases":
+        return parse_aliases([v for v in raw.split(",") if v.strip()])
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, list):
+        separator = ";" if name == "iglu_registries" else ","
+        return [v.strip() for v in raw.split(separator) if v.strip()]
+    if name in ("port", "max_events", "threads", "max_body_bytes"):
+        return int(raw)
+    if name in ("max_age", "iglu_timeout"):
+        return parse_duration(raw)
+    return raw
+
+
+def parse_duration(text: str) -> float:
+    """Parse a duration like `90`, `30s`, `15m`, `12h` or `7d` into seconds."""
+    text = str(text).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)

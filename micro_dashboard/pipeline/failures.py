@@ -1,0 +1,147 @@
+"""Build Snowplow bad rows, each with the plain sentences a person reads instead of it."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .. import __version__
+from .fields import iso_timestamp, tsv_timestamp
+from .model import Failure, Problem, RawPayload
+
+BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
+ATOMIC_SCHEMA = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
+PROCESSOR = {"artifact": "micro-dashboard", "version": __version__}
+BAD_ROW_VERSIONS = {
+    "size_violation": "1-0-0",
+    "collector_payload_format_violation": "1-0-0",
+    "adapter_failures": "1-0-0",
+    "tracker_protocol_violations": "1-0-1",
+    "schema_violations": "2-0-1",
+    "enrichment_failures": "2-0-1",
+}
+
+
+def bad_row(kind: str, failure: dict[str, Any], payload: Any, problems: list[Problem]) -> Failure:
+    """Wrap a failure and its payload as a self-describing bad row of the given type."""
+    schema = f"{BADROWS}/{kind}/jsonschema/{BAD_ROW_VERSIONS[kind]}"
+    data = {"processor": PROCESSOR, "failure": failure, "payload": payload}
+    return Failure(kind, {"schema": schema, "data": data}, problems)
+
+
+def body_text(raw: RawPayload) -> str | None:
+    """Return the body as text, or base64 when it is not UTF-8, so a bad row can always carry it."""
+    if raw.body is None:
+        return None
+    try:
+        return raw.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(raw.body).decode("ascii")
+
+
+def collector_payload(raw: RawPayload) -> dict[str, Any]:
+    """Return the request as a bad row's collector payload."""
+    return {
+        "vendor": raw.vendor,
+        "version": raw.version,
+        "querystring": [{"name": k, "value": v} for k, v in parse_qsl(raw.querystring, keep_blank_values=True)],
+        "contentType": raw.content_type,
+        "body": body_text(raw),
+        "collector": raw.collector,
+        "encoding": "UTF-8",
+        "hostname": raw.hostname,
+        "timestamp": iso_timestamp(raw.timestamp),
+        "ipAddress": raw.ip,
+        "useragent": raw.useragent,
+        "refererUri": raw.referer,
+        "headers": [f"{k}: {v}" for k, v in raw.headers],
+        "networkUserId": raw.network_userid,
+    }
+
+
+def adapter_failure(raw: RawPayload, messages: list[tuple[str, Any, str]]) -> Failure:
+    """Record that no adapter could turn the request into events; messages are (field, value, expectation)."""
+    failure = {
+        "timestamp": iso_timestamp(raw.timestamp),
+        "vendor": raw.vendor,
+        "version": raw.version,
+        "messages": [{"field": f, "value": v, "expectation": e} for f, v, e in messages],
+    }
+    problems = [Problem(f, e) for f, _v, e in messages]
+    return bad_row("adapter_failures", failure, collector_payload(raw), problems)
+
+
+def protocol_violation(raw: RawPayload, problems: list[Problem]) -> Failure:
+    """Record that a tp2 request broke the tracker protocol as a whole."""
+    failure = {
+        "timestamp": iso_timestamp(raw.timestamp),
+        "vendor": raw.vendor,
+        "version": raw.version,
+        "messages": [{"field": p.path, "error": p.message} for p in problems],
+    }
+    return bad_row("tracker_protocol_violations", failure, collector_payload(raw), problems)
+
+
+def size_violation(raw: RawPayload, limit: int) -> Failure:
+    """Record that a request body was over the size limit."""
+    expectation = f"the request body may be at most {limit} bytes; it was {raw.body_size}"
+    failure = {
+        "timestamp": iso_timestamp(raw.timestamp),
+        "maximumAllowedSizeBytes": limit,
+        "actualSizeBytes": raw.body_size,
+        "expectation": expectation,
+    }
+    start = (body_text(raw) or "")[:1000]
+    return bad_row("size_violation", failure, start, [Problem("body", expectation)])
+
+
+def format_violation(raw: RawPayload, message: str) -> Failure:
+    """Record a request the collector could not read as a tracker payload at all."""
+    failure = {"timestamp": iso_timestamp(raw.timestamp), "loader": "micro-dashboard", "message": message}
+    return bad_row("collector_payload_format_violation", failure, raw.querystring, [Problem("path", message)])
+
+
+def raw_event_payload(raw: RawPayload, parameters: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
+    """Return the `{enriched, raw}` payload of a schema_violations or enrichment_failures bad row."""
+    enriched = {
+        k: (tsv_timestamp(v) if k.endswith("tstamp") and isinstance(v, int) else v)
+        for k, v in fields.items()
+        if v is not None and k not in ("contexts", "derived_contexts", "unstruct_event")
+    }
+    return {
+        "enriched": enriched,
+        "raw": {
+            "vendor": raw.vendor,
+            "version": raw.version,
+            "parameters": [{"name": k, "value": v} for k, v in parameters.items()],
+            "contentType": raw.content_type,
+            "loaderName": raw.collector,
+            "encoding": "UTF-8",
+            "hostname": raw.hostname,
+            "timestamp": iso_timestamp(raw.timestamp),
+            "ipAddress": raw.ip,
+            "useragent": raw.useragent,
+            "refererUri": raw.referer,
+            "headers": [f"{k}: {v}" for k, v in raw.headers],
+            "userId": raw.network_userid,
+        },
+    }
+
+
+def atomic_report(param: str, message: str, keyword: str) -> dict[str, Any]:
+    """Return one dataReport of the atomic schema, for a field that did not parse or is too long."""
+    return {"message": message, "path": param, "keyword": keyword, "targets": []}
+
+
+def schema_violation(
+    raw: RawPayload,
+    parameters: dict[str, str],
+    fields: dict[str, Any],
+    messages: list[dict[str, Any]],
+    problems: list[Problem],
+    kind: str = "schema_violations",
+) -> Failure:
+    """Record what was wrong with one event as a schema_violations (or enrichment_failures) bad row."""
+    failure = {"timestamp": iso_timestamp(raw.timestamp), "messages": messages}
+    return bad_row(kind, failure, raw_event_payload(raw, parameters, fields), problems)

@@ -1,0 +1,77 @@
+"""The production WSGI server: cheroot's thread pool, taught to hand a websocket upgrade its raw socket."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from cheroot import wsgi
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketGateway(wsgi.Gateway_10):
+    """A WSGI gateway that lets flask-sock take over the connection of a websocket upgrade."""
+
+    def get_environ(self) -> dict:
+        """Expose the connection's socket the way Werkzeug does, which simple-websocket knows how to use."""
+        environ = super().get_environ()
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            sock = self.req.conn.socket
+            sock.settimeout(None)  # an idle websocket is normal; cheroot's request timeout must not close it
+            environ["werkzeug.socket"] = sock
+        return environ
+
+    def respond(self) -> None:
+        """Respond as usual, unless the app spoke the websocket protocol on the socket and closed it."""
+        if "werkzeug.socket" not in self.env:
+            return super().respond()
+        response = self.req.server.wsgi_app(self.env, self.start_response)
+        if hasattr(response, "close"):
+            response.close()
+        # The websocket handshake and frames were written on the raw socket; nothing more may be sent on it.
+        self.req.sent_headers = True
+        self.req.close_connection = True
+
+
+
+class Server:
+    """A multi-threaded HTTP server for the app that can run in the foreground or in a background thread."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 9091, threads: int = 64):
+        self._server = wsgi.Server((host, port), app, numthreads=threads, max=threads,
+                                   server_name="micro-dashboard", timeout=30, shutdown_timeout=2,
+                                   request_queue_size=128)
+        self._server.gateway = WebSocketGateway
+        self._thread: threading.Thread | None = None
+
+    def prepare(self) -> None:
+        """Bind the listening socket (a port of 0 picks a free one)."""
+        self._server.prepare()
+
+    @property
+    def port(self) -> int:
+        """Return the bound port."""
+        return self._server.bind_addr[1]
+
+    @property
+    def host(self) -> str:
+        """Return the bound host."""
+        return self._server.bind_addr[0]
+
+    def serve_forever(self) -> None:
+        """Serve until stop() or Ctrl-C."""
+        self._server.serve()
+
+    def start(self) -> Server:
+        """Bind and serve in a daemon thread; return self."""
+        self.prepare()
+        self._thread = threading.Thread(target=self._server.serve, name="micro-dashboard-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, finish requests in flight, and join the serving thread."""
+        self._server.stop()
+        if self._thread:
+            self._thread.join(timeout=10)
