@@ -1,0 +1,103 @@
+"""Fixtures: an app with a temporary database, its test client, a live server, and a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from micro_dashboard import create_app
+from micro_dashboard.server import Server
+from micro_dashboard.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CHROMIUM = os.environ.get("MICRO_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
+# Flags that keep Debian's Chromium from reaching for Google's services on a machine with no internet.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """Return the shared/ folder beside the repository (Iglu test repositories live there)."""
+    assert SHARED.is_dir(), f"expected the shared test data at {SHARED}"
+    return SHARED
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict:
+    """Return the settings of a test app: a temporary database and no internet registries."""
+    return {"db": str(tmp_path / "events.db"), "iglu_defaults": False}
+
+
+@pytest.fixture
+def app(app_config: dict) -> Iterator[Flask]:
+    """Create an app on a temporary database."""
+    app = create_app(app_config)
+    yield app
+    app.config["STORE"].close()
+
+
+@pytest.fixture
+def client(app: Flask):
+    """Return Flask's test client for the app."""
+    return app.test_client()
+
+
+@dataclass
+class LiveServer:
+    """A dashboard served by the real multi-threaded server on a free port."""
+
+    app: Flask
+    server: Server
+
+    @property
+    def url(self) -> str:
+        """Return the base URL, e.g. http://127.0.0.1:43123."""
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def port(self) -> int:
+        """Return the bound port."""
+        return self.server.port
+
+    @property
+    def store(self) -> Store:
+        """Return the app's store."""
+        return self.app.config["STORE"]
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """Serve the app with the production server on 127.0.0.1 and a free port."""
+    server = Server(app, "127.0.0.1", 0, threads=32).start()
+    yield LiveServer(app, server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Launch Debian's Chromium through Playwright (Playwright's own browser download does not work here)."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """Open a fresh browser context and page; close them after the test."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
