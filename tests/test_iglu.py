@@ -70,7 +70,8 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval makes shutdown quick, so each test's teardown costs milliseconds.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -252,12 +253,13 @@ def test_web_page_id_must_match_the_uuid_pattern(checker: IgluChecker) -> None:
     assert verdict.status == "invalid"
     [problem] = verdict.problems
     assert problem.path == "$.id" and problem.keyword == "pattern"
-    assert problem.message.startswith('web_page 1-0-0: $.id "not-a-uuid" does not match the pattern ^[a-fA-F0-9]')
+    assert problem.message.startswith('web_page 1-0-0: $.id "not-a-uuid" does not match the pattern ^[a-f')
 
 
 def test_client_session_checks_uuid_format_enum_and_minimum(checker: IgluChecker) -> None:
-    good = {"userId": "4b2d5d5c-3a4e-4a48-a40c-7a8f0e6b9d21", "sessionId": "0f0e2d8c-1b2a-4c3d-9e8f-7a6b5c4d3e2f",
-            "sessionIndex": 3, "storageMechanism": "COOKIE_1", "firstEventTimestamp": "2026-11-22T05:01:01.441Z"}
+    good = {"userId": "4b2d5d5c-3a4e-4a48-a40c-7a8f0e6b9d21",
+            "sessionId": "0f0e2d8c-1b2a-4c3d-9e8f-7a6b5c4d3e2f", "sessionIndex": 3,
+            "storageMechanism": "COOKIE_1", "firstEventTimestamp": "2026-11-22T05:01:01.441Z"}
     assert checker.check(CLIENT_SESSION, good).status == "valid"
     bad = {**good, "sessionId": "nope", "sessionIndex": -1, "storageMechanism": "DISK",
            "firstEventTimestamp": "yesterday"}
@@ -277,12 +279,14 @@ def test_client_session_checks_uuid_format_enum_and_minimum(checker: IgluChecker
 
 
 def test_mobile_context_requires_its_four_device_fields(checker: IgluChecker) -> None:
-    device = {"osType": "ios", "osVersion": "17.1", "deviceManufacturer": "Apple", "deviceModel": "iPhone15,2"}
+    device = {"osType": "ios", "osVersion": "17.1", "deviceManufacturer": "Apple",
+              "deviceModel": "iPhone15,2"}
     assert checker.check(MOBILE_CONTEXT, device).status == "valid"
     verdict = checker.check(MOBILE_CONTEXT, {"osType": "ios"})
     assert sorted(r["targets"][0] for r in verdict.error["dataReports"]) == [
         "deviceManufacturer", "deviceModel", "osVersion"]
-    assert 'mobile_context 1-0-3: required property "osVersion" is missing' in [p.message for p in verdict.problems]
+    messages = [p.message for p in verdict.problems]
+    assert 'mobile_context 1-0-3: required property "osVersion" is missing' in messages
 
 
 def test_application_error_checks_enum_length_and_type(checker: IgluChecker) -> None:
@@ -433,7 +437,8 @@ def test_refused_registry_makes_data_unverified_with_a_note_naming_it(refused_ur
 
 
 def test_refused_registry_in_strict_mode_makes_data_invalid(refused_url: str) -> None:
-    checker = IgluChecker(Resolver([HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)]), strict=True)
+    registry = HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)
+    checker = IgluChecker(Resolver([registry]), strict=True)
     verdict = checker.check(LINK_CLICK, {})
     assert verdict.status == "invalid"
     assert verdict.error["error"] == "ResolutionError"
@@ -477,12 +482,15 @@ def test_failed_registry_is_not_asked_again_within_the_back_off(serve: Any) -> N
 
 def test_registry_answering_html_is_an_error_not_a_missing_schema(serve: Any) -> None:
     portal = serve(handler=NotJson)
-    verdict = IgluChecker(Resolver([HttpRegistry(portal.url, name="wifi", timeout=TIMEOUT)])).check(LINK_CLICK, {})
+    checker = IgluChecker(Resolver([HttpRegistry(portal.url, name="wifi", timeout=TIMEOUT)]))
+    verdict = checker.check(LINK_CLICK, {})
     assert verdict.status == "unverified"
     assert "is not valid JSON" in verdict.note
 
 
-def test_schema_that_resolves_later_is_found_once_the_registry_is_back(central: Server, refused_url: str) -> None:
+def test_schema_resolves_once_the_registry_is_back_after_the_back_off(
+    central: Server, refused_url: str,
+) -> None:
     clock = Clock()
     registry = HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)
     checker = IgluChecker(Resolver([registry], backoff=30, clock=clock))
@@ -506,7 +514,8 @@ def test_schemas_fetched_over_http_resolve_again_from_the_cache_with_the_registr
     assert stored is not None and stored[1] == "Iglu Central" and stored[0]["self"]["name"] == "link_click"
     assert cache.get(CHECKOUT) is None  # local schemas are read from disk each run, not cached
 
-    offline = IgluChecker(Resolver([HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)], cache=cache))
+    dead = HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)
+    offline = IgluChecker(Resolver([dead], cache=cache))
     assert offline.check(LINK_CLICK, {"targetUrl": "https://example.com"}).status == "valid"
     assert offline.check(LINK_CLICK, {}).status == "invalid"
     assert offline.resolver.where(LINK_CLICK) == "Iglu Central (from the schema cache)"
@@ -535,7 +544,9 @@ def test_lookup_order_is_vendor_prefix_then_embedded_then_priority() -> None:
     assert order == ["local p1", "local p9", "http p0", "http prefixed p5"]
 
 
-def test_resolver_config_file_in_snowplow_format_builds_the_registries(tmp_path: Path, central: Server) -> None:
+def test_resolver_config_file_in_snowplow_format_builds_the_registries(
+    tmp_path: Path, central: Server,
+) -> None:
     config = {
         "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
         "data": {"cacheSize": 500, "cacheTtl": 600, "repositories": [
