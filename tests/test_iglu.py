@@ -23,6 +23,7 @@ from micro_dashboard.iglu import (
     SchemaKey,
     build_resolver,
     default_registries,
+    pull_schemas,
 )
 from micro_dashboard.pipeline.model import SchemaChecker
 
@@ -612,3 +613,13 @@ def test_build_resolver_puts_local_dirs_first_and_adds_registry_options(central:
     assert resolver.lookup(CHECKOUT).found and resolver.lookup(LINK_CLICK).found
     with pytest.raises(ValueError, match="http"):
         build_resolver(registries=["iglucentral.com"])
+
+
+def test_pulled_schemas_resolve_offline_from_the_cache(refused_url: str) -> None:
+    cache = MemorySchemaCache()
+    pulled = pull_schemas(EmbeddedRegistry(IGLU_GITLAB, name="GitLab clone"), cache, vendor="com.gitlab")
+    assert pulled == ["iglu:com.gitlab/gitlab_standard/jsonschema/1-1-1", GITLAB_STANDARD]
+    dead = HttpRegistry(refused_url, name="GitLab", vendor_prefixes=["com.gitlab"], timeout=TIMEOUT)
+    checker = IgluChecker(Resolver([dead], cache=cache))
+    assert checker.check(GITLAB_STANDARD, {"environment": "production"}).status == "valid"
+    assert checker.resolver.where(GITLAB_STANDARD) == "GitLab clone (from the schema cache)"

@@ -16,6 +16,7 @@ from micro_dashboard.iglu.resolver import (
     ResolverConfigError,
     SchemaCache,
     build_resolver,
+    pull_schemas,
 )
 from micro_dashboard.iglu.validation import IgluChecker
 
@@ -35,4 +36,5 @@ __all__ = [
     "build_resolver",
     "default_registries",
     "parse_registry_option",
+    "pull_schemas",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -11,11 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from micro_dashboard.iglu.config import ResolverConfigError, read_resolver_config
 from micro_dashboard.iglu.keys import SchemaKey
 from micro_dashboard.iglu.registries import (
     DEFAULT_TIMEOUT,
     EmbeddedRegistry,
-    HttpRegistry,
     Lookup,
     Registry,
     default_registries,
@@ -56,8 +55,8 @@ class MemorySchemaCache:
         return len(self._items)
 
 
-class ResolverConfigError(ValueError):
-    """A resolver configuration that is not Snowplow's resolver-config 1-0-x format."""
+__all__ = ["MemorySchemaCache", "Resolution", "Resolver", "ResolverConfigError", "SchemaCache",
+           "build_resolver", "pull_schemas"]
 
 
 @dataclass
@@ -251,72 +250,9 @@ class Resolver:
         **options: Any,
     ) -> Resolver:
         """Build a resolver from Snowplow's resolver-config 1-0-x (a dict, JSON text, or a file path)."""
-        data, base = _load_config(config)
-        registries: list[Registry] = []
-        for index, repo in enumerate(data["repositories"]):
-            registries.append(_registry_from_config(repo, index, base, timeout))
-        ttl = data.get("cacheTtl")
-        options.setdefault("cache_ttl", float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else None)
+        registries, cache_ttl = read_resolver_config(config, timeout)
+        options.setdefault("cache_ttl", cache_ttl)
         return cls(registries, cache=cache, **options)
-
-
-def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], Path]:
-    """Return the config's `data` object and the directory relative embedded paths are taken from."""
-    base = Path.cwd()
-    if isinstance(config, dict):
-        document = config
-    else:
-        text = str(config)
-        if isinstance(config, str) and text.lstrip().startswith("{"):
-            source = "resolver config"
-        else:
-            path = Path(text).expanduser()
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                message = f"cannot read resolver config {path}: {exc.strerror or exc}"
-                raise ResolverConfigError(message) from exc
-            base, source = path.resolve().parent, str(path)
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise ResolverConfigError(f"{source} is not valid JSON: {exc}") from exc
-    schema = document.get("schema") if isinstance(document, dict) else None
-    if not (isinstance(schema, str) and
-            schema.startswith("iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-")):
-        raise ResolverConfigError(
-            "a resolver config must be {\"schema\": \"iglu:com.snowplowanalytics.iglu/resolver-config/"
-            f"jsonschema/1-0-3\", \"data\": {{...}}}}; its schema is {schema!r}")
-    data = document.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("repositories"), list):
-        raise ResolverConfigError("a resolver config needs data.repositories, a list of repositories")
-    return data, base
-
-
-def _registry_from_config(
-    repo: Any, index: int, base: Path, timeout: float | tuple[float, float]
-) -> Registry:
-    """Build one registry from a resolver-config repository entry."""
-    where = f"repositories[{index}]"
-    if not isinstance(repo, dict) or not isinstance(repo.get("connection"), dict):
-        raise ResolverConfigError(f"{where} needs a connection: {{\"http\": {{\"uri\": ...}}}} or "
-                                  "{\"embedded\": {\"path\": ...}}")
-    name = str(repo.get("name") or f"repository {index}")
-    priority = repo.get("priority", 0)
-    prefixes = repo.get("vendorPrefixes") or []
-    if not isinstance(priority, (int, float)) or not isinstance(prefixes, list):
-        raise ResolverConfigError(f"{where}: priority must be a number and vendorPrefixes a list of strings")
-    connection = repo["connection"]
-    if isinstance(connection.get("http"), dict) and connection["http"].get("uri"):
-        http = connection["http"]
-        return HttpRegistry(str(http["uri"]), apikey=http.get("apikey"), timeout=timeout, name=name,
-                            priority=int(priority), vendor_prefixes=[str(p) for p in prefixes])
-    if isinstance(connection.get("embedded"), dict) and connection["embedded"].get("path"):
-        path = Path(str(connection["embedded"]["path"])).expanduser()
-        return EmbeddedRegistry(path if path.is_absolute() else base / path, name=name,
-                                priority=int(priority), vendor_prefixes=[str(p) for p in prefixes])
-    raise ResolverConfigError(f"{where} ({name}): connection must be {{\"http\": {{\"uri\": ...}}}} or "
-                              "{\"embedded\": {\"path\": ...}}")
 
 
 def build_resolver(
@@ -339,3 +275,14 @@ def build_resolver(
     remote = [parse_registry_option(r, timeout) for r in registries]
     resolver.registries = local + resolver.registries + remote + extra
     return resolver
+
+
+def pull_schemas(source: EmbeddedRegistry, cache: SchemaCache, vendor: str | None = None) -> list[str]:
+    """Copy every schema of a local registry clone (or one vendor's) into the cache; return their URIs."""
+    pulled = []
+    for key in source.keys(vendor):
+        answer = source.lookup(key)
+        if answer.status == "found" and answer.schema is not None:
+            cache.put(key.uri, answer.schema, source.name)
+            pulled.append(key.uri)
+    return pulled
