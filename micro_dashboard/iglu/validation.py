@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import ipaddress
 import json
+import logging
 import re
 import threading
 from typing import Any
@@ -17,6 +18,8 @@ from micro_dashboard.iglu.keys import InvalidSchemaKey, SchemaKey
 from micro_dashboard.iglu.resolver import Resolution, Resolver
 from micro_dashboard.iglu.sentences import json_path, label, sentence, type_name
 from micro_dashboard.pipeline.model import Problem, Verdict
+
+log = logging.getLogger(__name__)
 
 # The formats Snowplow's validator checks, written out so nothing depends on optional jsonschema extras.
 FORMATS = FormatChecker(formats=())
@@ -103,7 +106,11 @@ class IgluChecker:
         validator = self.validator(key.uri, resolution.schema)
         if isinstance(validator, SchemaError):
             return self._bad_schema(key, validator)
-        return self._validate(key, validator, data)
+        try:
+            return self._validate(key, validator, data)
+        except Exception:  # a bug or a pathological schema must not lose the event; it is kept, unverified
+            log.exception("validating data against %s failed", key.uri)
+            return Verdict("unverified", note=f"{label(key)}: the data could not be validated (internal error)")
 
     def validator(self, uri: str, schema: dict[str, Any]) -> Draft4Validator | SchemaError:
         """Return the compiled validator for a schema (or why the schema is unusable), compiling it once."""
