@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 from flask import Flask
 from jsonschema import Draft4Validator
 
+from micro_dashboard.demo import demo_command, send_demo_burst
 from micro_dashboard.tracking import (
     STANDARD_CONTEXT_SCHEMA,
     EventContext,
@@ -120,17 +122,13 @@ def test_internal_events_arrive_decoded_with_a_valid_standard_context(
     thread_count: int,
 ) -> None:
     client = make_client(batch_size=batch_size, thread_count=thread_count)
-    context = EventContext(
-        environment="test", source="test-suite", project_id=7, namespace_id=42, realm="saas"
-    )
+    context = EventContext(environment="test", source="test-suite", project_id=7, namespace_id=42, realm="saas")
     sent = 12
     with event_context(context):
         for number in range(sent):
             client.track_event(
                 "test_event_sent",
-                InternalEventAdditionalProperties(
-                    label=f"label-{number}", property="prop", value=number, flag=True
-                ),
+                InternalEventAdditionalProperties(label=f"label-{number}", property="prop", value=number, flag=True),
                 category=category,
             )
     assert client.flush()
@@ -206,9 +204,7 @@ def test_overrides_and_custom_properties_shape_the_standard_context(
     assert item["event"].get("se_value") is None
 
 
-def test_long_property_is_cut_to_997_characters_plus_dots(
-    live_server: Any, make_client: Any, category: str
-) -> None:
+def test_long_property_is_cut_to_997_characters_plus_dots(live_server: Any, make_client: Any, category: str) -> None:
     client = make_client()
     client.track_event("test_long_property", {"label": "long", "property": "x" * 1500}, category=category)
     client.track_event("test_long_property", {"label": "exact", "property": "y" * 1000}, category=category)
@@ -376,9 +372,7 @@ def test_from_env_honours_every_variable(live_server: Any, category: str) -> Non
         for _ in range(3):  # exactly one batch: arrives without a flush
             client.track_event("test_from_env", category=category)
         items = wait_for_events(live_server.url, in_category(category), 3)
-        assert {(i["event"]["app_id"], i["event"]["name_tracker"]) for i in items} == {
-            ("my_app", "my_namespace")
-        }
+        assert {(i["event"]["app_id"], i["event"]["name_tracker"]) for i in items} == {("my_app", "my_namespace")}
     finally:
         client.close()
 
@@ -512,3 +506,27 @@ def test_header_values_are_parsed_like_gitlab() -> None:
     assert context.realm is None
     assert context.instance_id == "abc"
     assert context.context_generated_at
+
+
+def test_demo_burst_reaches_the_dashboard(live_server: Any) -> None:
+    counts = send_demo_burst(live_server.url)
+    assert counts["failed_events"] == 0
+    assert counts["internal_event"] == 5
+    deadline = time.monotonic() + 15
+    totals: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        totals = requests.get(f"{live_server.url}/micro/all", timeout=10).json()
+        if totals["total"] >= counts["total_events"] + counts["broken_payload"]:
+            break
+        time.sleep(0.1)
+    # Every event is received; the broken request is kept as a bad row.
+    assert totals["total"] == counts["total_events"] + counts["broken_payload"]
+    assert totals["bad"] >= 1
+    actions = {i["event"].get("se_action") for i in good_events(live_server.url)}
+    assert {"project_created", "click_button", "add_to_basket"} <= actions
+
+
+def test_demo_command_explains_an_unreachable_dashboard() -> None:
+    result = CliRunner().invoke(demo_command, ["--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "no dashboard answers at http://127.0.0.1:9" in result.output
