@@ -32,10 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age)
     app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
 
-    from . import collector, live
+    from . import collector, live, ui
     from .api import micro
 
     app.register_blueprint(collector.bp)
     app.register_blueprint(micro.bp)
+    app.register_blueprint(ui.bp)
     live.sock.init_app(app)
     return app
