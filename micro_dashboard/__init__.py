@@ -33,10 +33,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
 
     from . import collector, live, ui
-    from .api import micro
+    from .api import iglu, micro
 
     app.register_blueprint(collector.bp)
     app.register_blueprint(micro.bp)
+    app.register_blueprint(iglu.bp)
     app.register_blueprint(ui.bp)
     live.sock.init_app(app)
     return app

@@ -9,6 +9,8 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
+from .demo import demo_command
+from .iglu_cli import iglu_options, iglu_overrides, schema_command, schemas_group, validate_command
 
 
 def _env(name: str) -> str:
@@ -37,22 +39,12 @@ def cli() -> None:
                    "/com.acme/track=/com.snowplowanalytics.snowplow/tp2. Repeatable.")
 @click.option("--enable-redirect", envvar=_env("enable_redirect"), is_flag=True, default=False,
               help="Serve /r/tp2 click redirects.")
-@click.option("--iglu-dir", "iglu_dirs", envvar=_env("iglu_dir"), multiple=True,
-              help="A static Iglu repository on disk (schemas/<vendor>/<name>/jsonschema/<version>). Repeatable.")
-@click.option("--iglu-registry", "iglu_registries", envvar=_env("iglu_registry"), multiple=True,
-              help="An Iglu registry URL, optionally followed by ,APIKEY. Repeatable.")
-@click.option("--iglu", "iglu_resolver", envvar=_env("iglu"), default=None,
-              help="A resolver config file in Snowplow's resolver-config format.")
-@click.option("--no-default-registries", envvar=_env("no_default_registries"), is_flag=True, default=False,
-              help="Do not ask Iglu Central and GitLab's registry.")
-@click.option("--strict", envvar=_env("strict"), is_flag=True, default=False,
-              help="Treat schemas that could not be checked (registry unreachable) as invalid.")
+@iglu_options
 @click.option("--threads", envvar=_env("threads"), type=int, default=64, show_default=True,
               help="Server threads; each open websocket or waiting request holds one.")
 @click.option("--definitions", envvar=_env("definitions"), multiple=True,
               help="A directory of GitLab event and metric definitions (config/events, config/metrics). Repeatable.")
-def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, iglu_dirs, iglu_registries,
-          iglu_resolver, no_default_registries, strict, threads, definitions) -> None:
+def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, threads, definitions, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
     from .config import Settings, parse_aliases, parse_duration
@@ -65,10 +57,8 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ig
     overrides = {
         "host": host, "port": port, "db": db, "max_events": max_events,
         "max_age": parse_duration(max_age) if max_age else None, "path_aliases": aliases or None,
-        "enable_redirect": enable_redirect or None, "iglu_dirs": list(iglu_dirs) or None,
-        "iglu_registries": list(iglu_registries) or None, "iglu_resolver": iglu_resolver,
-        "iglu_defaults": False if no_default_registries else None, "strict": strict or None,
-        "threads": threads, "definitions": list(definitions) or None,
+        "enable_redirect": enable_redirect or None, "threads": threads, "definitions": list(definitions) or None,
+        **iglu_overrides(**iglu),
     }
     settings = Settings.load(overrides)
     app = create_app(settings)
@@ -95,6 +85,10 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ig
         server.stop()
         app.config["STORE"].close()
         click.echo("stopped; every acknowledged event is on disk")
+
+
+for command in (schemas_group, schema_command, validate_command, demo_command):
+    cli.add_command(command)
 
 
 def _interrupt(signum: int, frame: object) -> None:

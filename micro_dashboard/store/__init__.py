@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,6 +302,18 @@ class Store:
         """Return the entities of one event row, the self-describing event first."""
         return self.reader.execute(
             "SELECT * FROM entities WHERE event_row = ? ORDER BY kind != 'unstruct', position", (row,)).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the writer for one transaction: commit on success, roll back on error."""
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
 
     # -- the Iglu schema cache (implements iglu's SchemaCache protocol) --------------------------------------
 

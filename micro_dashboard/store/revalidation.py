@@ -1,0 +1,50 @@
+"""The queries that re-check events whose schemas could not be resolved when they arrived."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..pipeline import Verdict, failures
+from ..pipeline.fields import iso_timestamp
+from . import Store, dumps
+
+
+def unverified_schemas(store: Store) -> list[str]:
+    """Return the schemas of stored entities that are still unverified."""
+    return [r[0] for r in store.query("SELECT DISTINCT schema FROM entities WHERE status = 'unverified'")]
+
+
+def unverified_entities(store: Store, schema: str) -> list[dict[str, Any]]:
+    """Return the stored entities of one schema that are still unverified, with their data decoded."""
+    rows = store.query("SELECT id, event_row, kind, position, data FROM entities "
+                       "WHERE schema = ? AND status = 'unverified' ORDER BY id", (schema,))
+    return [{**dict(r), "data": json.loads(r["data"]), "schema": schema} for r in rows]
+
+
+def record_revalidation(store: Store, entity: dict[str, Any], verdict: Verdict) -> None:
+    """Store a late verdict on an entity; an invalid one makes its event invalid with a failure."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE entities SET status = ?, note = ? WHERE id = ?",
+                     (verdict.status, verdict.note, entity["id"]))
+        if verdict.status == "invalid":
+            where = "the self-describing event" if entity["kind"] == "unstruct" else f"context {entity['position']}"
+            problems = verdict.problems or []
+            for problem in problems:
+                problem.schema = problem.schema or entity["schema"]
+                problem.message = f"{problem.message} ({where}, checked after its schema became available)"
+            failure = failures.bad_row(
+                "schema_violations",
+                {"timestamp": iso_timestamp(int(time.time() * 1000)),
+                 "messages": [{"schemaKey": entity["schema"], "error": verdict.error}]},
+                {"event_row": entity["event_row"]}, problems)
+            found = [{"type": failure.type, "path": p.path, "message": p.message, "schema": p.schema} for p in problems]
+            event = conn.execute("SELECT request_id, problems FROM events WHERE id = ?", (entity["event_row"],))
+            request_id, listed = event.fetchone()
+            conn.execute("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
+                         (request_id, entity["event_row"], failure.type, dumps(failure.bad_row), dumps(found)))
+            conn.execute("UPDATE events SET valid = 0, problems = ? WHERE id = ?",
+                         (dumps(json.loads(listed or "[]") + found), entity["event_row"]))
+        conn.execute("UPDATE events SET unverified = EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id "
+                     "AND n.status = 'unverified') WHERE id = ?", (entity["event_row"],))
