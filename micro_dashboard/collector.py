@@ -10,7 +10,6 @@ import uuid
 from flask import Blueprint, Response, current_app, request
 
 from .pipeline import Outcome, RawPayload, failures, process
-from .pipeline.model import Problem
 
 bp = Blueprint("collector", __name__)
 log = logging.getLogger(__name__)
@@ -86,9 +85,7 @@ def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
         outcome = process(raw, current_app.config["CHECKER"], max_body_bytes=settings.max_body_bytes)
     except Exception as exc:  # a bug in decoding must not lose the request nor fail the tracker
         log.exception("pipeline failed on %s %s", raw.method, raw.path)
-        problem = Problem("request", f"micro-dashboard failed to decode this request: {exc!r}")
-        outcome = Outcome([], [failures.bad_row("enrichment_failures", {"messages": [problem.message]},
-                                                failures.collector_payload(raw), [problem])])
+        outcome = Outcome([], [failures.internal_error(raw, f"micro-dashboard failed to decode this request: {exc!r}")])
     current_app.config["STORE"].save(raw, outcome)
     return raw, raw.body_size <= settings.max_body_bytes
 

@@ -6,13 +6,14 @@ import json
 import sqlite3
 from typing import Any
 
+from .. import __version__
 from ..pipeline.failures import body_text
 from ..pipeline.fields import iso_timestamp
 from ..pipeline.model import RawPayload
 
 SUMMARY_WHOLE_PAYLOAD = "Error while extracting event(s) from collector payload and validating it/them."
 SUMMARY_ONE_EVENT = "Error while validating the event."
-COLLECTOR_NAME = "micro-dashboard"
+COLLECTOR_NAME = f"micro-dashboard-{__version__}"  # Micro's source.name is the collector's name-version
 
 
 def _source(request: sqlite3.Row) -> dict[str, Any]:

@@ -131,8 +131,8 @@ class EventBuilder:
         self.entities: list[Entity] = []
         self.atomic_reports: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # schema_violations messages other than the atomic ones
+        self.enrichment_messages: list[dict[str, Any]] = []  # enrichment_failures messages
         self.problems: list[Problem] = []
-        self.enrichment_failure = False
 
     def atomic_error(self, param: str, field: str, value: str, what: str, keyword: str) -> None:
         """Record an atomic field that did not parse or is too long."""
@@ -142,12 +142,14 @@ class EventBuilder:
 
     def not_json(self, param: str, value: str, error: str) -> None:
         """Record a parameter that should hold JSON (or base64 JSON) and does not."""
-        self.messages.append({"error": "NotJson", "field": param, "value": value, "message": error})
+        # Snowplow's NotJSON message: {field, value, error} (badrows schema_violations 2-0-1).
+        self.messages.append({"field": param, "value": value, "error": f"{param} {error}"})
         self.problems.append(Problem(param, f"{param} {error}", keyword="NotJson"))
 
-    def not_iglu(self, param: str, value: Any, error: str) -> None:
+    def not_iglu(self, param: str, value: Any, error: str, code: str = "INVALID_DATA_PAYLOAD") -> None:
         """Record JSON that is not the self-describing shape it has to be."""
-        self.messages.append({"error": "NotIglu", "field": param, "json": value, "message": error})
+        # Snowplow's NotIGLU message: {json, error} with error one of iglu-core's ParseError codes.
+        self.messages.append({"json": value, "error": code})
         self.problems.append(Problem(param, f"{param} {error}", keyword="NotIglu"))
 
     def build(self) -> Event:
@@ -187,10 +189,8 @@ class EventBuilder:
     def map_event_type(self, code: str | None) -> None:
         """Set `event` and the event_vendor/name/format/version of the event type."""
         if code == "ad":
-            self.enrichment_failure = True
-            self.messages.append({"enrichment": {"identifier": "event-type", "type": "legacy"},
-                                  "message": {"field": "e", "value": "ad",
-                                              "error": "ad impressions (e=ad) are not supported"}})
+            self.enrichment_messages.append({"enrichment": None, "message": {
+                "field": "e", "value": "ad", "expectation": "ad impressions (e=ad) are not supported"}})
             self.problems.append(Problem("e", 'e "ad" (legacy ad impression) is not supported by Snowplow\'s '
                                               "pipeline; send a self-describing ad_impression event instead"))
             self.fields["event"] = "ad_impression"
@@ -269,10 +269,10 @@ class EventBuilder:
             return False
         if not isinstance(value["schema"], str) or not IGLU_URI.match(value["schema"]):
             self.not_iglu(param, value, f"has schema {describe_short(value['schema'])}, which is not an iglu URI "
-                                        "like iglu:com.acme/event/jsonschema/1-0-0")
+                                        "like iglu:com.acme/event/jsonschema/1-0-0", "INVALID_IGLUURI")
             return False
         if expected and value["schema"] not in expected:
-            self.messages.append({"error": "CriterionMismatch", "field": param, "schemaKey": value["schema"],
+            self.messages.append({"schemaKey": value["schema"],
                                   "schemaCriterion": expected[0].rsplit("-", 2)[0] + "-*-*"})
             self.problems.append(Problem(param, f"{param} must be wrapped in {' or '.join(expected)}, "
                                                 f"got {value['schema']}", keyword="CriterionMismatch"))
@@ -297,8 +297,8 @@ class EventBuilder:
         if self.fields.get("event") == "unstruct":
             event = self.decode_json_param("ue_pr", "ue_px")
             if event is None and "ue_pr" not in self.params and "ue_px" not in self.params:
-                self.messages.append({"error": "NotJson", "field": "ue_pr", "value": None,
-                                      "message": "a self-describing event needs ue_pr or ue_px"})
+                self.messages.append({"field": "ue_pr", "value": None,
+                                      "error": "a self-describing event needs ue_pr or ue_px"})
                 self.problems.append(Problem("ue_pr", "a self-describing event (e=ue) needs ue_pr or ue_px"))
             if event and self.self_describing(event[0], event[1], (UNSTRUCT_URI,)):
                 inner = event[1]["data"]
@@ -355,9 +355,12 @@ class EventBuilder:
             messages.insert(0, {"schemaKey": failures.ATOMIC_SCHEMA,
                                 "error": {"error": "ValidationError", "dataReports": self.atomic_reports}})
         if messages:
-            kind = "enrichment_failures" if self.enrichment_failure and len(messages) == 1 else "schema_violations"
             event.failures.append(
-                failures.schema_violation(self.raw, self.params, self.fields, messages, self.problems, kind))
+                failures.schema_violation(self.raw, self.params, self.fields, messages, self.problems))
+        elif self.enrichment_messages:
+            event.failures.append(failures.schema_violation(self.raw, self.params, self.fields,
+                                                            self.enrichment_messages, self.problems,
+                                                            "enrichment_failures"))
         return event
 
 

@@ -98,7 +98,9 @@ def size_violation(raw: RawPayload, limit: int) -> Failure:
 
 def format_violation(raw: RawPayload, message: str) -> Failure:
     """Record a request the collector could not read as a tracker payload at all."""
-    failure = {"timestamp": iso_timestamp(raw.timestamp), "loader": "micro-dashboard", "message": message}
+    # The loader is an enum in the bad row schema; a request read by this collector stands where Snowplow's
+    # collector would have written a Thrift collector payload.
+    failure = {"timestamp": iso_timestamp(raw.timestamp), "loader": "thrift", "message": {"error": message}}
     return bad_row("collector_payload_format_violation", failure, raw.querystring, [Problem("path", message)])
 
 
@@ -132,6 +134,13 @@ def raw_event_payload(raw: RawPayload, parameters: dict[str, str], fields: dict[
 def atomic_report(param: str, message: str, keyword: str) -> dict[str, Any]:
     """Return one dataReport of the atomic schema, for a field that did not parse or is too long."""
     return {"message": message, "path": param, "keyword": keyword, "targets": []}
+
+
+def internal_error(raw: RawPayload, message: str) -> Failure:
+    """Record that decoding a request failed inside micro-dashboard (a bug), keeping the request."""
+    failure = {"timestamp": iso_timestamp(raw.timestamp),
+               "messages": [{"enrichment": None, "message": {"error": message[:512]}}]}
+    return bad_row("enrichment_failures", failure, raw_event_payload(raw, {}, {}), [Problem("request", message)])
 
 
 def schema_violation(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from .. import __version__
+
 
 @dataclass
 class RawPayload:
@@ -25,7 +27,7 @@ class RawPayload:
     network_userid: str | None
     timestamp: int  # receive time, milliseconds since the epoch
     body_size: int = 0  # the declared or read size, which may exceed len(body) for an oversized request
-    collector: str = "micro-dashboard"
+    collector: str = f"micro-dashboard-{__version__}"  # Snowplow names collectors name-version
 
 
 @dataclass

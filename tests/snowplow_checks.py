@@ -1,0 +1,34 @@
+"""Checks shared by the protocol tests: bad rows against Snowplow's own schemas, and waiting for Micro counts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from jsonschema import Draft4Validator
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+BADROW_SCHEMAS = SHARED / "iglu-central" / "schemas"
+
+
+def bad_row_errors(bad_row: dict[str, Any], long_values_allowed: bool = False) -> list[str]:
+    """Return why a bad row does not validate against its badrows schema from Iglu Central (none when valid)."""
+    assert bad_row["schema"].startswith("iglu:com.snowplowanalytics.snowplow.badrows/"), bad_row["schema"]
+    schema = json.loads((BADROW_SCHEMAS / bad_row["schema"][len("iglu:"):]).read_text())
+    errors = Draft4Validator(schema).iter_errors(bad_row["data"])
+    # Snowplow caps stored parameter values at 512 characters; a test that sends a longer value on purpose says so.
+    return [f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors
+            if not (long_values_allowed and e.validator == "maxLength")]
+
+
+def wait_for_count(base_url: str, total: int, timeout: float = 5.0) -> dict[str, int]:
+    """Poll /micro/all until it reports `total` events (or the timeout passes); return the last counts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = requests.get(f"{base_url}/micro/all", timeout=5).json()
+        if counts["total"] >= total or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
