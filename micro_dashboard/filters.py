@@ -1,0 +1,267 @@
+"""The filter language of the API and the search box, parsed into plain dataclasses (no SQL here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+# Promoted columns of the events table that filters may name directly.
+COLUMNS = ("app_id", "platform", "event", "event_name", "event_vendor", "schema", "name_tracker", "user_id",
+           "domain_userid", "network_userid", "se_category", "se_action", "se_label", "event_id",
+           "collector_tstamp")
+OPERATORS = ("exact", "contains", "startswith", "in", "gt", "gte", "lt", "lte", "isnull", "not")
+# Query parameters that steer an endpoint rather than filter events.
+RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])
+TIME_COLUMNS = frozenset(["collector_tstamp"])
+
+Value = str | int | float | bool
+
+
+class FilterError(ValueError):
+    """A filter a user wrote that cannot be understood; the message names it."""
+
+    def __init__(self, message: str, detail: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.detail = detail or {}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A promoted column of the events table."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class EntityField:
+    """A JSON path inside an entity (by schema name) or inside the self-describing event (`unstruct`)."""
+
+    entity: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A raw tracker parameter as received."""
+
+    key: str
+
+
+Target = Column | EntityField | Param
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Compare a target with a value using one operator."""
+
+    target: Target
+    op: str
+    value: Any  # a typed value, a tuple of them for `in`, a bool for `isnull`
+
+
+@dataclass(frozen=True)
+class Has:
+    """The event carries an entity (or self-describing event) with this schema name."""
+
+    entity: str
+
+
+@dataclass(frozen=True)
+class Valid:
+    """The event is valid (True) or invalid (False)."""
+
+    value: bool
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text somewhere in the raw payload or the decoded event."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of the clauses holds."""
+
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The clause does not hold."""
+
+    clause: Clause
+
+
+Clause = Condition | Has | Valid | Text | AnyOf | Not
+
+
+@dataclass
+class Filter:
+    """Clauses that must all hold."""
+
+    clauses: list[Clause] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.clauses)
+
+
+def typed(text: str) -> Value:
+    """Return a value as the number or boolean it spells, else as the string itself."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", text):
+        return float(text)
+    return text
+
+
+def parse_time(name: str, text: str) -> int:
+    """Parse an ISO-8601 timestamp or epoch milliseconds into epoch milliseconds."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise FilterError(f"{name} must be an ISO-8601 time or epoch milliseconds, not {text!r}",
+                          {"filter": name, "value": text}) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(round(dt.timestamp() * 1000))
+
+
+def parse_bool(name: str, text: str) -> bool:
+    """Parse `true` or `false` (also 1/0, yes/no)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise FilterError(f"{name} must be true or false, not {text!r}", {"filter": name, "value": text})
+
+
+def parse_target(name: str) -> Target | None:
+    """Return what a filter name (without operator) points at, or None if it names nothing."""
+    if name in COLUMNS:
+        return Column(name)
+    head, dot, rest = name.partition(".")
+    if not dot or not head or not rest or "" in rest.split("."):
+        return None
+    if head == "param":
+        return Param(rest)
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", head):
+        return None
+    return EntityField(head, tuple(rest.split(".")))
+
+
+def split_operator(name: str) -> tuple[str, str]:
+    """Split `field__op` into the field and the operator (`exact` when there is none)."""
+    base, sep, op = name.rpartition("__")
+    if sep and op in OPERATORS and base:
+        return base, op
+    return name, "exact"
+
+
+def condition(name: str, text: str) -> Clause:
+    """Build the clause for one `name=value` filter on a column, an entity field or a parameter."""
+    base, op = split_operator(name)
+    target = parse_target(base)
+    if target is None:
+        raise FilterError(f"unknown filter {name!r}", {"filter": name, "known": list(COLUMNS) + [
+            "valid", "from", "to", "has", "q", "search", "<entity>.<path>", "unstruct.<path>", "param.<key>"]})
+    is_time = isinstance(target, Column) and target.name in TIME_COLUMNS
+
+    def value_of(item: str) -> Any:
+        return parse_time(name, item) if is_time else typed(item)
+
+    if op == "isnull":
+        return Condition(target, op, parse_bool(name, text))
+    if op == "in":
+        return Condition(target, op, tuple(value_of(v.strip()) for v in text.split(",")))
+    if op in ("contains", "startswith"):
+        return Condition(target, op, text)
+    if op == "not":
+        return Not(Condition(target, "exact", value_of(text)))
+    return Condition(target, op, value_of(text))
+
+
+def parse_args(items: Iterable[tuple[str, str]]) -> Filter:
+    """Parse query-string pairs (reserved names skipped) into a filter."""
+    out = Filter()
+    for name, text in items:
+        if name in RESERVED:
+            continue
+        if name == "valid":
+            out.clauses.append(Valid(parse_bool(name, text)))
+        elif name == "from":
+            out.clauses.append(Condition(Column("collector_tstamp"), "gte", parse_time(name, text)))
+        elif name == "to":
+            out.clauses.append(Condition(Column("collector_tstamp"), "lte", parse_time(name, text)))
+        elif name == "has":
+            if not text:
+                raise FilterError("has needs an entity name, e.g. has=gitlab_standard", {"filter": name})
+            out.clauses.append(Has(text))
+        elif name == "q":
+            if text:
+                out.clauses.append(Text(text))
+        elif name == "search":
+            out.clauses.extend(parse_search(text).clauses)
+        else:
+            out.clauses.append(condition(name, text))
+    return out
+
+
+_TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|([^\s:"]+):(?:"([^"]*)"|(\S*))|(\S+))')
+
+
+def parse_search(text: str) -> Filter:
+    """Parse the search box: `app:x event:x schema:x is:valid has:e e.f:v param.k:v -neg "phrase" words`."""
+    out = Filter()
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if not match:
+            raise FilterError(f"cannot read the search at {text[pos:].strip()!r}", {"token": text[pos:].strip()})
+        pos = match.end()
+        negate, phrase, key, quoted, value, word = match.groups()
+        token = match.group(0).strip()
+        if phrase is not None or word is not None:
+            text_value = phrase if phrase is not None else word
+            clause: Clause | None = Text(text_value) if text_value else None
+        else:
+            clause = search_token(token, key, quoted if quoted is not None else value)
+        if clause is not None:
+            out.clauses.append(Not(clause) if negate else clause)
+    return out
+
+
+def search_token(token: str, key: str, value: str) -> Clause:
+    """Turn one `key:value` search token into a clause."""
+    if value == "":
+        raise FilterError(f"search token {token!r} has no value", {"token": token})
+    if key == "app":
+        return Condition(Column("app_id"), "exact", value)
+    if key == "event":
+        return AnyOf(tuple(Condition(Column(c), "exact", value) for c in ("event_name", "se_action", "event")))
+    if key == "schema":
+        return Condition(Column("schema"), "contains", value)
+    if key == "is":
+        if value not in ("valid", "invalid"):
+            raise FilterError(f"search token {token!r}: use is:valid or is:invalid", {"token": token})
+        return Valid(value == "valid")
+    if key == "has":
+        return Has(value)
+    if key in ("valid", "from", "to", "q"):
+        return parse_args([(key, value)]).clauses[0]
+    try:
+        return condition(key, value)
+    except FilterError as exc:
+        raise FilterError(f"cannot read search token {token!r}: {exc}", {"token": token, **exc.detail}) from None
