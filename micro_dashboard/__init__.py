@@ -33,10 +33,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
 
     from . import collector, live, ui
-    from .api import iglu, micro
+    from .api import events, iglu, micro, micro4, openapi
 
     app.register_blueprint(collector.bp)
+    app.register_blueprint(micro4.bp)  # its static /micro/events, columns, timeline beat micro's catch-all
     app.register_blueprint(micro.bp)
+    app.register_blueprint(events.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
     app.register_blueprint(ui.bp)
     live.sock.init_app(app)

@@ -1,0 +1,244 @@
+"""The dashboard's own API under /api: filtered events, one event, wait, delete, stats, columns, exports."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .. import export
+from ..filters import FilterError, parse_args, parse_target, parse_time
+from ..pipeline.fields import FIELDS
+from ..store import Store
+from ..store import queries as q
+from . import detail as details
+
+bp = Blueprint("events", __name__, url_prefix="/api")
+
+MAX_LIMIT = 1000
+MAX_TIMEOUT = 60.0
+
+
+class ApiError(Exception):
+    """An error a client caused, answered as JSON `{"error", "detail"}`."""
+
+    def __init__(self, message: str, status: int = 400, detail: Any = None):
+        super().__init__(message)
+        self.status, self.detail = status, detail
+
+
+def error_response(message: str, status: int, detail: Any = None) -> tuple[Response, int]:
+    """Return the JSON error answer."""
+    return jsonify({"error": message, "detail": detail}), status
+
+
+@bp.app_errorhandler(FilterError)
+def filter_error(exc: FilterError) -> tuple[Response, int]:
+    """Answer a filter that cannot be understood with 400, naming it."""
+    return error_response(str(exc), 400, exc.detail)
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError) -> tuple[Response, int]:
+    """Answer a client error as JSON."""
+    return error_response(str(exc), exc.status, exc.detail)
+
+
+def store() -> Store:
+    """Return the app's store."""
+    return current_app.config["STORE"]
+
+
+def where_from_args() -> q.Where:
+    """Compile the request's filter parameters."""
+    return q.compile_filter(parse_args(request.args.items(multi=True)))
+
+
+def int_arg(name: str, default: int | None, low: int = 0, high: int | None = None) -> int | None:
+    """Read an integer query parameter, clamped to [low, high]; 400 if it is not an integer."""
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(f"{name} must be an integer, not {text!r}", detail={"parameter": name}) from None
+    value = max(low, value)
+    return min(high, value) if high is not None else value
+
+
+def float_arg(name: str, default: float, high: float) -> float:
+    """Read a non-negative number query parameter, at most `high`."""
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ApiError(f"{name} must be a number of seconds, not {text!r}", detail={"parameter": name}) from None
+    return min(max(0.0, value), high)
+
+
+@bp.route("/events", methods=["GET"])
+def list_events() -> Response:
+    """List matching events, newest first, paged by row-id cursors."""
+    where = where_from_args()
+    limit = int_arg("limit", 50, 1, MAX_LIMIT)
+    columns = [c for c in request.args.get("columns", "").split(",") if c.strip()]
+    for column in columns:
+        if column not in FIELDS and parse_target(column) is None:
+            raise ApiError(f"unknown column {column!r}", detail={"column": column})
+    st = store()
+    rows = q.summaries(st, where, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    events = [asdict(s) for s in rows]
+    if columns:
+        values = details.column_values(st, [s.id for s in rows], columns)
+        for event in events:
+            event["columns"] = values[event["id"]]
+    return jsonify({"events": events, "next_before": rows[-1].id if more else None, "last_id": st.last_id(),
+                    "total": q.count(st, where)})
+
+
+@bp.route("/events", methods=["DELETE"])
+def delete_events() -> Response:
+    """Delete matching events (all when no filter is given)."""
+    where = where_from_args()
+    return jsonify({"deleted": store().delete(where[0], tuple(where[1]))})
+
+
+@bp.route("/events/latest", methods=["GET"])
+def latest_event() -> Response:
+    """Return the newest matching event in full, 404 if none."""
+    row = q.latest(store(), where_from_args())
+    if row is None:
+        raise ApiError("no event matches", 404, {"filters": request.args.to_dict(flat=False)})
+    return jsonify(event_detail(row))
+
+
+@bp.route("/events/<key>", methods=["GET"])
+def one_event(key: str) -> Response:
+    """Return one event in full by event_id or row id, 404 if unknown."""
+    row = q.event_row(store(), key)
+    if row is None:
+        raise ApiError(f"no event {key!r}", 404, {"key": key})
+    return jsonify(event_detail(row))
+
+
+def event_detail(row: sqlite3.Row) -> dict[str, Any]:
+    """Return everything about one stored event, with a curl command against this dashboard."""
+    return details.event_detail(store(), row, request.host_url.rstrip("/"))
+
+
+@bp.route("/wait", methods=["GET"])
+def wait() -> tuple[Response, int]:
+    """Answer as soon as `count` matching rows exist after `since`, or 408 with what arrived by `timeout`."""
+    where = where_from_args()
+    wanted = int_arg("count", 1, 1, MAX_LIMIT)
+    since = int_arg("since", 0)
+    timeout = float_arg("timeout", 5.0, MAX_TIMEOUT)
+    hub, st = current_app.config["HUB"], store()
+    deadline = time.monotonic() + timeout
+    generation = hub.generation  # read before querying, so a commit in between is never missed
+    while True:
+        found = q.summaries(st, where, wanted, since=since, oldest_first=True)
+        remaining = deadline - time.monotonic()
+        if len(found) >= wanted or remaining <= 0:
+            break
+        generation = hub.wait_for_change(generation, remaining)
+    rows = q.rows_by_id(st, [s.id for s in found])
+    base = request.host_url.rstrip("/")
+    body: dict[str, Any] = {"events": [details.event_detail(st, r, base) for r in rows],
+                            "cursor": rows[-1]["id"] if rows else since, "count": len(rows)}
+    if len(rows) < wanted:
+        body["error"] = f"timed out waiting for {wanted} events; {len(rows)} arrived"
+        return jsonify(body), 408
+    return jsonify(body), 200
+
+
+@bp.route("/stats", methods=["GET"])
+def stats() -> Response:
+    """Count matching events by validity, event, app and schema, and per minute over a time range."""
+    where = where_from_args()
+    now = int(time.time() * 1000)
+    end = parse_time("to", request.args["to"]) if request.args.get("to") else now
+    start = parse_time("from", request.args["from"]) if request.args.get("from") else end - 3_600_000
+    if start > end:
+        raise ApiError("from must not be after to", detail={"from": start, "to": end})
+    return jsonify(q.stats(store(), where, start, end))
+
+
+@bp.route("/columns", methods=["GET"])
+def columns() -> Response:
+    """List the column names a list can show: canonical fields, parameters and entity paths seen."""
+    seen = q.known_columns(store())
+    paths: list[str] = []
+    for _kind, schema, data in seen["entities"]:
+        name = schema[len("iglu:"):].split("/")[1]
+        paths.extend(f"{name}.{p}" for p in q.json_paths(data))
+    return jsonify({"columns": [*FIELDS, *(f"param.{k}" for k in seen["params"]),
+                                *sorted(set(paths))]})
+
+
+def _export(fmt: str, mimetype: str) -> Response:
+    where = where_from_args()
+    return Response(export.lines(store(), where, fmt), mimetype=mimetype,
+                    headers={"Content-Disposition": f"inline; filename=events.{fmt}"})
+
+
+@bp.route("/export.ndjson", methods=["GET"])
+def export_ndjson() -> Response:
+    """Stream matching events as NDJSON (canonical JSON form), oldest first."""
+    return _export("ndjson", "application/x-ndjson")
+
+
+@bp.route("/export.tsv", methods=["GET"])
+def export_tsv() -> Response:
+    """Stream matching events as Snowplow's 131-column enriched TSV, oldest first."""
+    return _export("tsv", "text/tab-separated-values")
+
+
+# -- CORS for /api and /micro ---------------------------------------------------------------------------------
+
+def allowed_origin(origin: str | None) -> bool:
+    """Return whether an Origin is allow-listed (an entry matches itself on any port)."""
+    if not origin:
+        return False
+    for prefix in current_app.config["SETTINGS"].cors_origins:
+        prefix = prefix.rstrip("/")
+        if prefix == "*" or origin == prefix or origin.startswith(prefix + ":"):
+            return True
+    return False
+
+
+def _api_path() -> bool:
+    return request.path.startswith(("/api/", "/micro/"))
+
+
+@bp.before_app_request
+def preflight() -> Response | None:
+    """Answer CORS preflights for the API paths."""
+    if request.method != "OPTIONS" or not _api_path():
+        return None
+    response = Response("", status=204)
+    if allowed_origin(request.headers.get("Origin")):
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = (
+            request.headers.get("Access-Control-Request-Headers") or "Content-Type")
+        response.headers["Access-Control-Max-Age"] = "3600"
+    return response
+
+
+@bp.after_app_request
+def cors_headers(response: Response) -> Response:
+    """Let allow-listed browser origins read API answers."""
+    origin = request.headers.get("Origin")
+    if _api_path() and allowed_origin(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+

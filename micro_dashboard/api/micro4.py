@@ -1,0 +1,131 @@
+"""Snowplow Micro 4.x's paged API (POST /micro/events, GET /micro/columns, POST /micro/timeline)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..filters import FilterError, parse_time
+from ..pipeline.fields import FIELDS, flat_key, to_flat_form
+from ..store import queries as q
+
+bp = Blueprint("micro4", __name__, url_prefix="/micro")
+
+MAX_PAGE_SIZE = 100
+
+
+def _store():
+    return current_app.config["STORE"]
+
+
+def _body(required: tuple[str, ...]) -> dict[str, Any]:
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise FilterError("the body must be a JSON object", {"body": request.get_data(as_text=True)[:200]})
+    missing = [k for k in required if k not in body]
+    if missing:
+        raise FilterError(f"the body lacks {', '.join(missing)}", {"missing": missing})
+    return body
+
+
+def _nested(column: str) -> bool:
+    head = column.split(".", 1)[0]
+    return "." in column and head.startswith(("contexts_", "unstruct_event_"))
+
+
+def _where(body: dict[str, Any]) -> tuple[q.Where, list[tuple[str, list[str]]]]:
+    """Compile the body's filters, validity and time range; return nested-column filters for Python."""
+    parts: list[q.Where] = [("events.event_json IS NOT NULL", [])]
+    nested = []
+    filters = body.get("filters") or []
+    if not isinstance(filters, list):
+        raise FilterError("filters must be a list of {column, values}", {"filters": filters})
+    for item in filters:
+        column, values = (item or {}).get("column"), (item or {}).get("values")
+        if not isinstance(column, str) or not isinstance(values, list) or not values:
+            raise FilterError("each filter needs a column and a non-empty list of values", {"filter": item})
+        values = [v if isinstance(v, str) else json.dumps(v) for v in values]
+        if _nested(column):
+            nested.append((column, values))
+        elif column in FIELDS:
+            parts.append(q.field_in(column, values))
+        else:
+            raise FilterError(f"unknown column {column!r}", {"column": column})
+    if isinstance(body.get("validEvents"), bool):
+        parts.append(("events.valid = ?", [int(body["validEvents"])]))
+    time_range = body.get("timeRange") or {}
+    if time_range.get("start"):
+        parts.append(("events.collector_tstamp >= ?", [parse_time("timeRange.start", str(time_range["start"]))]))
+    if time_range.get("end"):
+        parts.append(("events.collector_tstamp <= ?", [parse_time("timeRange.end", str(time_range["end"]))]))
+    return (" AND ".join(p[0] for p in parts), [x for p in parts for x in p[1]]), nested
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _matches(flat: dict[str, Any], nested: list[tuple[str, list[str]]]) -> bool:
+    for column, values in nested:
+        key, field = column.split(".", 1)
+        found = flat.get(key)
+        items = found if isinstance(found, list) else [found] if isinstance(found, dict) else []
+        if not any(field in item and _text(item[field]) in values for item in items):
+            return False
+    return True
+
+
+@bp.route("/events", methods=["POST"])
+def events() -> Response:
+    """Return one page of flattened events, filtered, sorted (newest first by default)."""
+    body = _body(("filters", "page", "pageSize"))
+    page, size = body["page"], body["pageSize"]
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1 or not isinstance(size, int):
+        raise FilterError("page must be an integer from 1 and pageSize an integer", {"page": page, "size": size})
+    size = min(max(size, 1), MAX_PAGE_SIZE)
+    sorting = body.get("sorting") or {}
+    sort, desc = sorting.get("column") or "collector_tstamp", sorting.get("desc", True) is not False
+    if sort not in FIELDS:
+        raise FilterError(f"cannot sort by {sort!r}: use a canonical field", {"column": sort})
+    where, nested = _where(body)
+    store = _store()
+    if nested:
+        flats = [f for f in (to_flat_form(json.loads(t)) for t in q.iterate_sorted(store, where, sort, desc))
+                 if _matches(f, nested)]
+        total, found = len(flats), flats[(page - 1) * size:page * size]
+    else:
+        total = q.count(store, where)
+        found = [to_flat_form(json.loads(t)) for t in q.page(store, where, sort, desc, size, (page - 1) * size)]
+    return jsonify({"events": found, "totalPages": math.ceil(total / size), "totalItems": total})
+
+
+@bp.route("/columns", methods=["GET"])
+def columns() -> Response:
+    """Return the sorted column names: canonical fields and the flattened entity columns seen."""
+    names = set(FIELDS)
+    for kind, schema, data in q.known_columns(_store())["entities"]:
+        key = flat_key("unstruct_event" if kind == "unstruct" else "contexts", schema)
+        names.add(key)
+        if isinstance(data, dict):
+            names.update(f"{key}.{field}" for field in data)
+    return jsonify(sorted(names))
+
+
+@bp.route("/timeline", methods=["POST"])
+def timeline() -> Response:
+    """Count valid and failed events in each requested time bucket."""
+    body = _body(("buckets",))
+    if not isinstance(body["buckets"], list):
+        raise FilterError("buckets must be a list of {start, end}", {"buckets": body["buckets"]})
+    where, _nested_filters = _where({k: v for k, v in body.items() if k != "timeRange"})
+    points = []
+    for bucket in body["buckets"]:
+        if not isinstance(bucket, dict) or not bucket.get("start") or not bucket.get("end"):
+            raise FilterError("each bucket needs a start and an end", {"bucket": bucket})
+        start, end = parse_time("bucket.start", str(bucket["start"])), parse_time("bucket.end", str(bucket["end"]))
+        valid, failed = q.valid_counts(_store(), where, start, end)
+        points.append({"validEvents": valid, "failedEvents": failed, "bucket": bucket})
+    return jsonify({"points": points})

@@ -1,0 +1,211 @@
+"""The OpenAPI 3.1 document of every endpoint, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from .. import __version__
+from ..filters import COLUMNS
+
+bp = Blueprint("openapi", __name__, url_prefix="/api")
+
+OBJECT = {"type": "object"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+FILTER_TEXT = (
+    "Filters (AND-ed): promoted columns ({cols}), `valid=true|false`, `from=`/`to=` (ISO-8601 or epoch ms, on "
+    "collector_tstamp), `<entity>.<json.path>` inside an entity or self-describing event by schema name, "
+    "`unstruct.<path>`, `has=<entity>`, `param.<key>` (raw tracker parameters), `q=` free text, `search=` the "
+    "search-box language. Operator suffixes: `__contains`, `__startswith`, `__in` (comma-separated), `__gt`, "
+    "`__gte`, `__lt`, `__lte`, `__isnull` (true/false), `__not`. Values that parse as numbers compare "
+    "numerically on entity fields and parameters. An unknown filter gets 400 naming it."
+).format(cols=", ".join(COLUMNS))
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+
+
+FILTERS = [
+    *(_query(c, f"Exact match on {c} (operators as suffixes, e.g. {c}__contains).") for c in COLUMNS),
+    _query("valid", "true for valid events, false for invalid ones.", {"type": "boolean"}),
+    _query("from", "Earliest collector_tstamp, ISO-8601 or epoch milliseconds."),
+    _query("to", "Latest collector_tstamp, ISO-8601 or epoch milliseconds."),
+    _query("has", "Only events carrying this entity (schema name); repeatable."),
+    _query("q", "Free text over the raw payload and the decoded event."),
+    _query("search", "The search box: app:x event:x schema:x is:valid has:e e.f:v param.k:v -neg \"phrase\"."),
+]
+INT = {"type": "integer"}
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or OBJECT}}}
+
+
+def _text(description: str, mimetype: str = "text/plain") -> dict[str, Any]:
+    return {"description": description, "content": {mimetype: {"schema": {"type": "string"}}}}
+
+
+def _op(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None,
+        body: dict[str, Any] | None = None, tag: str = "api") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+BAD = {"400": _json("A filter or parameter that cannot be understood, named in `error`.", ERROR)}
+DETAIL = {"$ref": "#/components/schemas/EventDetail"}
+
+
+def _api_paths() -> dict[str, Any]:
+    listing = [_query("limit", "Rows per page (default 50, at most 1000).", INT),
+               _query("before", "Only rows with a smaller id (the next_before of the previous page).", INT),
+               _query("since", "Only rows with a greater id.", INT),
+               _query("columns", "Comma-separated extra columns: canonical fields, param.<k>, <entity>.<path>.")]
+    wait = [_query("count", "How many matching events to wait for (default 1).", INT),
+            _query("timeout", "Seconds to wait, at most 60 (default 5).", {"type": "number"}),
+            _query("since", "Row-id cursor: only rows after it count (default 0).", INT)]
+    detail = {"200": _json("The event in full.", DETAIL), "404": _json("No such event.", ERROR)}
+    return {
+        "/api/events": {
+            "get": _op("List matching events, newest first, paged by row-id cursor.",
+                       {"200": _json("A page of summaries.", {"$ref": "#/components/schemas/EventList"}), **BAD},
+                       [*FILTERS, *listing]),
+            "delete": _op("Delete matching events (all when no filter is given).",
+                          {"200": _json("How many rows were deleted.", {
+                              "type": "object", "properties": {"deleted": INT}}), **BAD}, FILTERS),
+        },
+        "/api/events/latest": {"get": _op("The newest matching event in full.", {**detail, **BAD}, FILTERS)},
+        "/api/events/{key}": {"get": _op("One event in full, by event_id or row id.", detail,
+                                         [_path("key", "An event_id (UUID) or a numeric row id.")])},
+        "/api/wait": {"get": _op(
+            "Wait until `count` matching events exist after `since`, woken by each commit.",
+            {"200": _json("The events, oldest first.", {"$ref": "#/components/schemas/WaitResult"}),
+             "408": _json("Timed out: what did arrive, and `error`.", {"$ref": "#/components/schemas/WaitResult"}),
+             **BAD}, [*FILTERS, *wait])},
+        "/api/stats": {"get": _op("Counts by validity, event, app, schema, and per minute over from..to.",
+                                  {"200": _json("The counts."), **BAD}, FILTERS)},
+        "/api/columns": {"get": _op("Column names a list can show.", {"200": _json("The names.")})},
+        "/api/export.ndjson": {"get": _op("Stream matching events as NDJSON (canonical JSON form), oldest first.",
+                                          {"200": _text("One event per line.", "application/x-ndjson"), **BAD},
+                                          FILTERS)},
+        "/api/export.tsv": {"get": _op("Stream matching events as the 131-column enriched TSV, oldest first.",
+                                       {"200": _text("One event per line.", "text/tab-separated-values"), **BAD},
+                                       FILTERS)},
+        "/api/openapi.json": {"get": _op("This document.", {"200": _json("OpenAPI 3.1.")})},
+    }
+
+
+def _micro_paths() -> dict[str, Any]:
+    good = {"type": "object", "properties": {"event_type": {"type": "string"}, "schema": {"type": "string"},
+                                             "contexts": {"type": "array", "items": {"type": "string"}},
+                                             "limit": INT}}
+    bad = {"type": "object", "properties": {"vendor": {"type": "string"}, "version": {"type": "string"},
+                                            "limit": INT}}
+    counts = _json("`{total, good, bad}`.")
+    list_ = _json("Events in Micro's shape, newest first.", {"type": "array", "items": OBJECT})
+    rest = [_path("rest", "The rest of the path.")]
+    micro4 = {"type": "object", "properties": {
+        "filters": {"type": "array", "items": OBJECT}, "validEvents": {"type": "boolean"},
+        "timeRange": OBJECT, "sorting": OBJECT, "page": INT, "pageSize": INT}}
+    return {
+        "/micro/all": {m: _op("Micro: how many good and bad events.", {"200": counts}, tag="micro")
+                       for m in ("get", "post")},
+        "/micro/good": {"get": _op("Micro: all good events.", {"200": list_}, tag="micro"),
+                        "post": _op("Micro: good events filtered.", {"200": list_}, body=good, tag="micro")},
+        "/micro/bad": {"get": _op("Micro: all bad events.", {"200": list_}, tag="micro"),
+                       "post": _op("Micro: bad events filtered.", {"200": list_}, body=bad, tag="micro")},
+        "/micro/reset": {m: _op("Micro: delete everything.", {"200": counts}, tag="micro") for m in ("get", "post")},
+        "/micro/ui": {"get": _op("Micro: redirect to this dashboard's UI.", {"302": {"description": "To /."}},
+                                 tag="micro")},
+        "/micro/ui/{rest}": {"get": _op("Micro: redirect to this dashboard's UI.", {"302": {"description": "To /."}},
+                                        rest, tag="micro")},
+        "/micro/iglu/{vendor}/{name}/{fmt}/{version}": {"get": _op(
+            "Micro: a schema if it resolves.", {"200": _json("The schema."), "404": _text("Why not.")},
+            [_path("vendor", "Schema vendor."), _path("name", "Schema name."), _path("fmt", "jsonschema."),
+             _path("version", "model-revision-addition.")], tag="micro")},
+        "/micro/iglu/{rest}": {"get": _op("Micro: a malformed schema lookup.", {"404": _text("The expected form.")},
+                                          rest, tag="micro")},
+        "/micro/events": {"post": _op("Micro 4.x: a page of flattened events.", {
+            "200": _json("`{events, totalPages, totalItems}`."), **BAD}, body=micro4, tag="micro")},
+        "/micro/columns": {"get": _op("Micro 4.x: sorted column names.", {
+            "200": _json("Names.", {"type": "array", "items": {"type": "string"}})}, tag="micro")},
+        "/micro/timeline": {"post": _op("Micro 4.x: valid and failed counts per bucket.", {
+            "200": _json("`{points: [{validEvents, failedEvents, bucket}]}`."), **BAD},
+            body={"type": "object", "properties": {"buckets": {"type": "array", "items": OBJECT}}}, tag="micro")},
+        "/micro/{rest}": {m: _op("Micro: any other path, 404 listing the endpoints.",
+                                 {"404": _text("The supported endpoints.")}, rest, tag="micro")
+                          for m in ("get", "post")},
+    }
+
+
+def _collector_paths() -> dict[str, Any]:
+    pixel = {"200": {"description": "A 1x1 GIF.", "content": {"image/gif": {"schema": {
+        "type": "string", "format": "binary"}}}}}
+    return {
+        "/i": {"get": _op("Collect one event from tracker parameters (tp1).", pixel, tag="collector")},
+        "/ice.png": {"get": _op("Collect one event from tracker parameters (tp1).", pixel, tag="collector")},
+        "/r/tp2": {"get": _op("Collect a click and redirect to `u` (when enabled).",
+                              {"302": {"description": "To `u`."}}, [_query("u", "Where to go.")], tag="collector")},
+        "/{vendor}/{version}": {
+            "get": _op("Collect tp2 (GET) or an Iglu webhook event.", pixel,
+                       [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                       tag="collector"),
+            "post": _op("Collect a tp2 payload_data batch or an Iglu webhook body.", {"200": _text("ok")},
+                        [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                        body=OBJECT, tag="collector")},
+        "/health": {"get": _op("Liveness.", {"200": _text("ok")}, tag="collector")},
+    }
+
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"],
+              "properties": {"error": {"type": "string"}, "detail": {}}},
+    "Summary": {"type": "object", "properties": {
+        "id": INT, "event_id": {"type": ["string", "null"]}, "valid": {"type": "boolean"},
+        "unverified": {"type": "boolean"}, "collector_tstamp": INT, "schema": {"type": ["string", "null"]},
+        **{c: {"type": ["string", "null"]} for c in ("app_id", "platform", "event", "event_name", "event_vendor",
+                                                     "name_tracker", "user_id", "se_category", "se_action",
+                                                     "se_label")},
+        "problems": {"type": "array", "items": OBJECT}, "columns": OBJECT}},
+    "EventList": {"type": "object", "properties": {
+        "events": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
+        "next_before": {"type": ["integer", "null"]}, "last_id": INT, "total": INT}},
+    "EventDetail": {"type": "object", "properties": {
+        "row": {"$ref": "#/components/schemas/Summary"}, "event": {"type": ["object", "null"]},
+        "flat": {"type": ["object", "null"]}, "entities": {"type": "array", "items": OBJECT},
+        "failures": {"type": "array", "items": OBJECT}, "request": {"type": ["object", "null"]},
+        "curl": {"type": ["string", "null"]}}},
+    "WaitResult": {"type": "object", "properties": {
+        "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventDetail"}},
+        "cursor": INT, "count": INT, "error": {"type": "string"}}},
+}
+
+
+def document() -> dict[str, Any]:
+    """Return the OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "micro-dashboard", "version": __version__,
+                 "description": "A local Snowplow collector with Snowplow Micro's API and a query API. " + FILTER_TEXT},
+        "tags": [{"name": "api", "description": "The dashboard's own query API."},
+                 {"name": "micro", "description": "Snowplow Micro's API (classic and 4.x)."},
+                 {"name": "collector", "description": "Where trackers send events."}],
+        "paths": {**_api_paths(), **_micro_paths(), **_collector_paths()},
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+@bp.route("/openapi.json", methods=["GET"])
+def openapi() -> Response:
+    """Serve the OpenAPI document."""
+    return jsonify(document())
