@@ -98,3 +98,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def main() -> None:
     """Run the command line."""
     cli()
+
+from .export import export_command  # noqa: E402
+
+cli.add_command(export_command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
@@ -61,7 +62,10 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
         raise click.BadParameter(str(exc), param_hint="--filter") from exc
     from .store.queries import compile_filter
 
-    store = Store(db or Settings.load().db)
+    path = db or Settings.load().db
+    if not Path(path).is_file():
+        raise click.ClickException(f"no database at {path}: pass --db with the file `serve` writes to")
+    store = Store(path)
     try:
         for line in lines(store, compile_filter(flt), fmt):
             output.write(line)
