@@ -17,9 +17,13 @@ import sqlite_utils
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_json_form
 from . import schema
+from .writer import GroupWriter, Job
 
 log = logging.getLogger(__name__)
 
+# The promoted columns a Summary carries, in its field order.
+SUMMARY_PROMOTED = ("app_id", "platform", "event", "event_name", "event_vendor", "name_tracker", "user_id",
+                    "se_category", "se_action", "se_label")
 SUMMARY_COLUMNS = ("id, event_id, valid, unverified, collector_tstamp, schema, app_id, platform, event, "
                    "event_name, event_vendor, name_tracker, user_id, se_category, se_action, se_label, problems")
 
@@ -84,6 +88,7 @@ class Store:
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         schema.create(sqlite_utils.Database(self._writer))
+        self._group = GroupWriter(self._writer, self._write_lock, self._after_commit)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, so a request's rows commit together.
@@ -102,7 +107,8 @@ class Store:
         return conn
 
     def close(self) -> None:
-        """Close the writer; every acknowledged write is already committed."""
+        """Commit what is queued, then close the writer; every acknowledged write is on disk."""
+        self._group.close()
         with self._write_lock:
             self._writer.close()
 
@@ -126,23 +132,19 @@ class Store:
     # -- writes ----------------------------------------------------------------------------------------------
 
     def save(self, raw: RawPayload, outcome: Outcome) -> list[Summary]:
-        """Store a request and everything decoded from it in one transaction; return the new rows."""
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                request_id = self._insert_request(conn, raw)
-                ids = [self._insert_event(conn, request_id, event) for event in outcome.events]
-                if outcome.failures:
-                    ids.append(self._insert_failed_request(conn, request_id, raw, outcome.failures))
-                self._prune(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        summaries = self.summaries(ids)
-        self._notify(self._listeners, summaries)
+        """Store a request and everything decoded from it atomically; return the new rows once committed."""
+        return self._group.submit(lambda conn: self._write_request(conn, raw, outcome))
+
+    def _write_request(self, conn: sqlite3.Connection, raw: RawPayload, outcome: Outcome) -> list[Summary]:
+        request_id = self._insert_request(conn, raw)
+        summaries = [self._insert_event(conn, request_id, event) for event in outcome.events]
+        if outcome.failures:
+            summaries.append(self._insert_failed_request(conn, request_id, raw, outcome.failures))
+        self._prune(conn)
         return summaries
+
+    def _after_commit(self, jobs: list[Job]) -> None:
+        self._notify(self._listeners, [summary for job in jobs for summary in job.result])
 
     def _insert_request(self, conn: sqlite3.Connection, raw: RawPayload) -> int:
         cur = conn.execute(
@@ -155,8 +157,9 @@ class Store:
         )
         return cur.lastrowid
 
-    def _insert_event(self, conn: sqlite3.Connection, request_id: int, event: Event) -> int:
+    def _insert_event(self, conn: sqlite3.Connection, request_id: int, event: Event) -> Summary:
         f = event.fields
+        problems = _problems_json(event.failures)
         contexts = [e.schema for e in event.entities if e.kind == "context"]
         cur = conn.execute(
             "INSERT INTO events (request_id, event_id, valid, unverified, collector_tstamp, schema, "
@@ -164,7 +167,7 @@ class Store:
             f"VALUES ({', '.join('?' * (10 + len(schema.PROMOTED)))})",
             (request_id, f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"],
              _event_schema(f), *(f.get(c) for c in schema.PROMOTED), dumps(to_json_form(f)),
-             dumps(event.parameters), dumps(contexts), dumps(_problems_json(event.failures))),
+             dumps(event.parameters), dumps(contexts), dumps(problems)),
         )
         row = cur.lastrowid
         conn.executemany(
@@ -174,18 +177,19 @@ class Store:
               e.note) for e in event.entities],
         )
         self._insert_failures(conn, request_id, row, event.failures)
-        return row
+        return Summary(row, f.get("event_id"), event.valid, event.unverified, f["collector_tstamp"], _event_schema(f),
+                       *(f.get(c) for c in SUMMARY_PROMOTED), problems)
 
     def _insert_failed_request(self, conn: sqlite3.Connection, request_id: int, raw: RawPayload,
-                               failures: list[Failure]) -> int:
+                               failures: list[Failure]) -> Summary:
         # A request nothing could be extracted from still gets an (invalid, eventless) row, so that it is
         # listed, counted, pushed and waited on like any other.
-        cur = conn.execute(
-            "INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
-            (request_id, raw.timestamp, dumps(_problems_json(failures))),
-        )
+        problems = _problems_json(failures)
+        cur = conn.execute("INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
+                           (request_id, raw.timestamp, dumps(problems)))
         self._insert_failures(conn, request_id, cur.lastrowid, failures)
-        return cur.lastrowid
+        return Summary(cur.lastrowid, None, False, False, raw.timestamp, None, *([None] * len(SUMMARY_PROMOTED)),
+                       problems)
 
     def _insert_failures(self, conn: sqlite3.Connection, request_id: int, row: int,
                          failures: list[Failure]) -> None:

@@ -1,0 +1,157 @@
+"""Load-test the collector's hot path from another process and record throughput, latency and memory.
+
+Run: python benchmarks/bench_collector.py [--requests 20000] [--concurrency 8] [--write BENCHMARKS.md]
+It starts `micro-dashboard serve` on a free port with a temporary database, sends bounded traffic to 127.0.0.1
+only, stops the server, and prints (or writes) a table of numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
+GITLAB_CONTEXT = {
+    "schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1",
+    "data": [{"schema": "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8",
+              "data": {"environment": "development", "project_id": 7, "namespace_id": 3, "source": "bench"}}],
+}
+
+
+def start_server(db: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
+    """Start the dashboard as a separate process and return it with its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "micro_dashboard", "serve", "--port", "0", "--db", db, "--no-default-registries",
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        match = re.search(r"collector\s+(http://\S+)", line)
+        if match:
+            return proc, match.group(1)
+    raise RuntimeError("the dashboard did not start")
+
+
+def rss_mib(pid: int) -> float:
+    """Return a process's resident memory in MiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def get_request(session: requests.Session, base: str, i: int) -> requests.Response:
+    """Send one page view over GET /i."""
+    return session.get(f"{base}/i", params={"e": "pv", "p": "web", "tv": "bench-1", "aid": "bench",
+                                            "eid": str(uuid.uuid4()), "url": f"https://example.com/p/{i}",
+                                            "dtm": str(int(time.time() * 1000))})
+
+
+def post_batch(size: int) -> Callable[[requests.Session, str, int], requests.Response]:
+    """Return a sender of POST tp2 batches of `size` structured events with a GitLab context."""
+    context = json.dumps(GITLAB_CONTEXT)
+
+    def send(session: requests.Session, base: str, i: int) -> requests.Response:
+        events = [{"e": "se", "p": "srv", "tv": "bench-1", "aid": "bench", "eid": str(uuid.uuid4()),
+                   "se_ca": "bench", "se_ac": f"action_{i % 10}", "se_va": str(n), "co": context,
+                   "dtm": str(int(time.time() * 1000))} for n in range(size)]
+        return session.post(f"{base}/com.snowplowanalytics.snowplow/tp2",
+                            json={"schema": PAYLOAD_DATA, "data": events})
+
+    return send
+
+
+def run(base: str, send: Callable, total: int, concurrency: int) -> dict[str, float]:
+    """Send `total` requests from `concurrency` threads; return throughput and latency percentiles."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker() -> None:
+        nonlocal errors
+        session = requests.Session()
+        mine, bad = [], 0
+        for i in counter:
+            start = time.perf_counter()
+            if send(session, base, i).status_code != 200:
+                bad += 1
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"requests": total, "seconds": elapsed, "rps": total / elapsed, "p50_ms": pick(0.50),
+            "p95_ms": pick(0.95), "p99_ms": pick(0.99), "mean_ms": statistics.fmean(latencies) * 1000,
+            "errors": errors}
+
+
+def main() -> None:
+    """Run the scenarios and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--write", help="append the results to this Markdown file")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        iglu = Path(__file__).resolve().parents[2] / "shared" / "iglu-gitlab"
+        extra = ["--iglu-dir", str(iglu)] if iglu.is_dir() else []
+        proc, base = start_server(os.path.join(tmp, "bench.db"), extra)
+        try:
+            rss_start = rss_mib(proc.pid)
+            scenarios = [("GET /i page view", get_request, args.requests),
+                         ("POST tp2, 1 event + gitlab_standard", post_batch(1), args.requests),
+                         ("POST tp2, 10 events + gitlab_standard", post_batch(10), args.requests // 10)]
+            for name, send, total in scenarios:
+                run(base, send, min(200, total), args.concurrency)  # warm up connections and caches
+                result = run(base, send, total, args.concurrency)
+                result["rss_mib"] = rss_mib(proc.pid)
+                rows.append((name, result))
+            stored = requests.get(f"{base}/micro/all").json()
+            wait_start = time.perf_counter()
+            requests.get(f"{base}/api/wait", params={"count": 1, "timeout": 5, "app_id": "bench"})
+            wait_ms = (time.perf_counter() - wait_start) * 1000
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        db_mib = os.path.getsize(os.path.join(tmp, "bench.db")) / 2**20
+    lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+             f"concurrency {args.concurrency}, server RSS at start {rss_start:.0f} MiB", "",
+             "| scenario | requests | req/s | events/s | p50 ms | p95 ms | p99 ms | errors | RSS after MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in rows:
+        per = 10 if "10 events" in name else 1
+        lines.append(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['rps'] * per:.0f} | {r['p50_ms']:.1f} | "
+                     f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['rss_mib']:.0f} |")
+    lines += ["", f"Stored: {stored['total']} rows ({stored['good']} good, {stored['bad']} bad); database file "
+              f"{db_mib:.0f} MiB; `/api/wait` for an event already there answered in {wait_ms:.1f} ms.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        with open(args.write, "a") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
