@@ -1,0 +1,266 @@
+"""`MicroDashboard`: a client for a running dashboard that waits for events and asserts on them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .matching import Condition, ReceivedEvent, api_filters, conditions, describe, matches
+from .report import closest, invalid_listing
+
+DEFAULT_URL = "http://127.0.0.1:9091"
+CANDIDATES = 50  # recent events considered when explaining a failure
+HTTP_SLACK = 10.0  # seconds an HTTP call may take beyond the wait it asked the dashboard for
+
+
+class APIError(RuntimeError):
+    """The dashboard answered with an error (e.g. an unknown filter); the message is the dashboard's."""
+
+
+class WaitTimeout(AssertionError):
+    """Fewer matching events than expected arrived in time; the message shows what did arrive."""
+
+
+class MicroDashboard:
+    """A running micro-dashboard: hand its collector URL to a tracker, then wait for and assert on events.
+
+    Only events received after the cursor count (`mark()` moves it to "now"; `since=0` looks at everything).
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 5.0, cursor: int | None = None):
+        url = url.strip().rstrip("/")
+        self.url = url if "://" in url else "http://" + url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.trackers: list[Any] = []
+        self.send_failures: list[str] = []  # filled by trackers whose emitter reports a failed request
+        self.cursor = self.last_id() if cursor is None else cursor
+
+    def __repr__(self) -> str:
+        return f"MicroDashboard({self.url!r}, cursor={self.cursor})"
+
+    # -- where trackers send -------------------------------------------------------------------------------
+
+    @property
+    def collector_url(self) -> str:
+        """Return the collector's base URL, e.g. http://127.0.0.1:9091."""
+        return self.url
+
+    @property
+    def endpoint(self) -> str:
+        """Return host:port, the form snowplow-tracker's `Emitter(endpoint, protocol="http")` takes."""
+        return urlsplit(self.url).netloc
+
+    def register(self, tracker: Any) -> Any:
+        """Flush this tracker (anything with `.flush()`) before every wait and assertion; return it."""
+        self.trackers.append(tracker)
+        return tracker
+
+    def flush(self) -> None:
+        """Send whatever registered trackers still buffer; fail if a tracker could not deliver."""
+        __tracebackhide__ = True
+        for tracker in self.trackers:
+            tracker.flush()
+        if self.send_failures:
+            failures, self.send_failures = self.send_failures, []
+            raise AssertionError(f"a tracker could not send to {self.url}: " + "; ".join(failures))
+
+    # -- HTTP ----------------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, params: Any = None, wait: float = 0.0,
+              ok: tuple[int, ...] = (200,)) -> tuple[int, Any]:
+        try:
+            response = self.session.request(method, self.url + path, params=params, timeout=wait + HTTP_SLACK)
+        except requests.ConnectionError as exc:
+            raise APIError(f"micro-dashboard is not reachable at {self.url}: {exc}") from None
+        if response.status_code not in ok:
+            try:
+                body = response.json()
+                message = body.get("error") or response.text
+                if body.get("detail"):
+                    message += f" ({body['detail']})"
+            except ValueError:
+                message = response.text[:500]
+            raise APIError(f"{method} {path} answered {response.status_code}: {message}")
+        return response.status_code, response.json()
+
+    def health(self) -> bool:
+        """Return whether the dashboard answers /health."""
+        try:
+            return self.session.get(self.url + "/health", timeout=HTTP_SLACK).ok
+        except requests.RequestException:
+            return False
+
+    def last_id(self) -> int:
+        """Return the newest row id the dashboard handed out (the cursor meaning "from now on")."""
+        return int(self._call("GET", "/api/events", {"limit": 1})[1].get("last_id") or 0)
+
+    def mark(self) -> int:
+        """Flush trackers and move the cursor to now: events received so far no longer count."""
+        self.flush()
+        self.cursor = self.last_id()
+        return self.cursor
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def event(self, key: str | int) -> ReceivedEvent:
+        """Return one event by its event_id (UUID) or row id; raise LookupError if there is none."""
+        status, body = self._call("GET", f"/api/events/{key}", ok=(200, 404))
+        if status == 404:
+            raise LookupError(f"no event {key} at {self.url}")
+        return ReceivedEvent(body)
+
+    def _summaries(self, filters: list[tuple[str, str]], since: int, limit: int) -> list[dict[str, Any]]:
+        """Return the summaries of API-matching rows after `since`, newest first."""
+        out: list[dict[str, Any]] = []
+        before = None
+        while len(out) < limit:
+            params = [*filters, ("since", since), ("limit", min(500, limit - len(out)))]
+            if before is not None:
+                params.append(("before", before))
+            body = self._call("GET", "/api/events", params)[1]
+            out.extend(body["events"])
+            before = body.get("next_before")
+            if not body["events"] or before is None:
+                break
+        return out[:limit]
+
+    def _details(self, summaries: list[dict[str, Any]]) -> list[ReceivedEvent]:
+        """Fetch the details of rows, oldest first, skipping any deleted meanwhile."""
+        out = []
+        for summary in sorted(summaries, key=lambda s: s["id"]):
+            try:
+                out.append(self.event(summary["id"]))
+            except LookupError:
+                continue
+        return out
+
+    def events(self, since: int | None = None, limit: int = 1000, **match: Any) -> list[ReceivedEvent]:
+        """Return the events after the cursor that match, oldest first (keyword arguments as in assert_event)."""
+        conds = conditions(match)
+        since = self.cursor if since is None else since
+        self.flush()
+        found = self._details(self._summaries(api_filters(conds), since, limit))
+        return [e for e in found if matches(e, conds)]
+
+    def latest(self, since: int | None = None, **match: Any) -> ReceivedEvent | None:
+        """Return the newest matching event after the cursor, or None."""
+        found = self.events(since=since, **match)
+        return found[-1] if found else None
+
+    def counts(self) -> dict[str, int]:
+        """Return Micro's totals: total, good and bad."""
+        return self._call("GET", "/micro/all")[1]
+
+    # -- deleting ------------------------------------------------------------------------------------------
+
+    def reset(self, **filters: Any) -> int:
+        """Delete every event, or those matching API-expressible filters; return how many were deleted."""
+        conds = conditions(filters)
+        translated = api_filters(conds)
+        if len(translated) < len(conds) or any(c.scope == "entity" and c.op != "has" for c in conds):
+            raise ValueError(f"reset() can only delete by filters the dashboard understands; {describe(filters)} "
+                             "is not exactly expressible as one")
+        if not translated:
+            counts = self.counts()
+            self._call("POST", "/micro/reset")
+            return counts.get("total", 0)
+        return int(self._call("DELETE", "/api/events", translated)[1].get("deleted", 0))
+
+    # -- waiting -------------------------------------------------------------------------------------------
+
+    def _collect(self, conds: list[Condition], count: int, timeout: float, since: int) -> list[ReceivedEvent]:
+        """Long-poll the wait endpoint until `count` events match (re-checked here) or the timeout passes."""
+        self.flush()
+        filters = api_filters(conds)
+        deadline = time.monotonic() + timeout
+        found: list[ReceivedEvent] = []
+        cursor = since
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            params = [*filters, ("count", count - len(found)), ("timeout", f"{remaining:.3f}"), ("since", cursor)]
+            status, body = self._call("GET", "/api/wait", params, wait=remaining, ok=(200, 408))
+            arrived = [ReceivedEvent(d) for d in body.get("events") or []]
+            found.extend(e for e in arrived if matches(e, conds))
+            cursor = max([cursor, int(body.get("cursor") or 0), *(e.id for e in arrived)])
+            if len(found) >= count or status == 408 or remaining <= 0:
+                return found
+
+    def wait_for(self, count: int = 1, timeout: float | None = None, since: int | None = None,
+                 **match: Any) -> list[ReceivedEvent]:
+        """Return the first `count` matching events after the cursor as soon as they are there, oldest first.
+
+        Raise WaitTimeout, showing the closest events that did arrive, if fewer arrive within `timeout` seconds.
+        """
+        __tracebackhide__ = True
+        conds = conditions(match)
+        timeout = self.timeout if timeout is None else timeout
+        since = self.cursor if since is None else since
+        found = self._collect(conds, count, timeout, since)
+        if len(found) < count:
+            raise WaitTimeout(self._explain(
+                f"expected {count} event{'s' if count != 1 else ''} matching {describe(match)} within {timeout:g}s, "
+                f"got {len(found)}", conds, since))
+        return found[:count]
+
+    # -- assertions ----------------------------------------------------------------------------------------
+
+    def assert_event(self, timeout: float | None = None, since: int | None = None, **match: Any) -> ReceivedEvent:
+        """Wait for one event matching every expectation (partially) and return it."""
+        __tracebackhide__ = True
+        return self.wait_for(1, timeout=timeout, since=since, **match)[0]
+
+    def assert_events(self, n: int, exactly: bool = False, timeout: float | None = None, since: int | None = None,
+                      **match: Any) -> list[ReceivedEvent]:
+        """Wait for at least `n` matching events (exactly `n` with `exactly=True`) and return them all."""
+        __tracebackhide__ = True
+        since = self.cursor if since is None else since
+        self.wait_for(n, timeout=timeout, since=since, **match)
+        found = self.events(since=since, **match)
+        if exactly and len(found) != n:
+            conds = conditions(match)
+            raise AssertionError(self._explain(
+                f"expected exactly {n} event{'s' if n != 1 else ''} matching {describe(match)}, got {len(found)}",
+                conds, since))
+        return found
+
+    def assert_no_event(self, within: float = 1.0, since: int | None = None, **match: Any) -> None:
+        """Fail if an event matching the expectations arrives (or already arrived) within `within` seconds."""
+        __tracebackhide__ = True
+        conds = conditions(match)
+        since = self.cursor if since is None else since
+        found = self._collect(conds, 1, within, since)
+        if found:
+            lines = [f"expected no event matching {describe(match)} within {within:g}s, but one arrived:",
+                     *closest(found, conds, len(found))[1:]]
+            raise AssertionError("\n".join(lines))
+
+    def assert_all_valid(self, since: int | None = None, **match: Any) -> None:
+        """Fail listing every invalid event after the cursor (among those matching), with each problem."""
+        __tracebackhide__ = True
+        since = self.cursor if since is None else since
+        invalid = self.events(since=since, **{**match, "valid": False})
+        if invalid:
+            total = len(self.events(since=since, **match))
+            lines = [f"{len(invalid)} of {total} event{'s' if total != 1 else ''} received are invalid:",
+                     *invalid_listing(invalid)]
+            raise AssertionError("\n".join(lines))
+
+    # -- explaining ----------------------------------------------------------------------------------------
+
+    def _explain(self, headline: str, conds: list[Condition], since: int) -> str:
+        """Return a failure message: the headline, then the closest events received after `since`."""
+        summaries = self._summaries([], since, CANDIDATES)
+        total = len(summaries)
+        if total >= CANDIDATES:
+            total = int(self._call("GET", "/api/events", [("since", since), ("limit", 1)])[1].get("total") or total)
+        for c in conds:
+            if c.scope == "server":
+                c.ids = {s["id"] for s in self._summaries([(c.name, str(c.expected))], since, CANDIDATES)}
+        if not summaries:
+            return (f"{headline}.\nNo events at all arrived at {self.url} after row {since}: is the tracker's "
+                    f"endpoint {self.collector_url} (host:port {self.endpoint})?")
+        return "\n".join([f"{headline}.", *closest(self._details(summaries), conds, total)])
