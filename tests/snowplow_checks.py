@@ -11,7 +11,11 @@ import requests
 from jsonschema import Draft4Validator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-BADROW_SCHEMAS = SHARED / "iglu-central" / "schemas"
+IGLU_CENTRAL = SHARED / "iglu-central"
+BADROW_SCHEMAS = IGLU_CENTRAL / "schemas"
+# Static Iglu repositories on disk, so that self-describing data resolves with no network: Iglu Central's copy in
+# shared/ and the test schemas (com.acme/checkout) beside the tests.
+IGLU_DIRS = [str(IGLU_CENTRAL), str(Path(__file__).resolve().parent / "iglu_fixtures")]
 
 
 def bad_row_errors(bad_row: dict[str, Any], long_values_allowed: bool = False) -> list[str]:
