@@ -83,9 +83,7 @@ def _send_web_events(tracker: Tracker, counts: Counter[str]) -> None:
         }
         tracker.track(SelfDescribing(SelfDescribingJson(LINK_CLICK_SCHEMA, link)))
         counts["link_click"] += 1
-    tracker.track(
-        StructuredEvent(category="shop", action="add_to_basket", label="SKU-42", property_="mug", value=2)
-    )
+    tracker.track(StructuredEvent(category="shop", action="add_to_basket", label="SKU-42", property_="mug", value=2))
     tracker.track(StructuredEvent(category="shop", action="apply_coupon", label="WELCOME10"))
     counts["struct"] += 2
     # The tracker marks its ecommerce methods deprecated; they still send the classic tr/ti events.

@@ -39,7 +39,7 @@ class InternalEventAdditionalProperties:
     def __init__(
         self,
         label: str | None = None,
-        property: str | None = None,  # noqa: A002 - GitLab's name for se_property
+        property: str | None = None,  # GitLab's name for se_property
         value: int | float | None = None,
         **extra: Any,
     ) -> None:
@@ -53,8 +53,7 @@ class InternalEventAdditionalProperties:
         """Split a plain dict into label/property/value and custom properties."""
         if not isinstance(data, Mapping):
             raise ValueError(
-                "additional_properties must be a dict or InternalEventAdditionalProperties, "
-                f"got {type(data).__name__}"
+                f"additional_properties must be a dict or InternalEventAdditionalProperties, got {type(data).__name__}"
             )
         known = {k: data[k] for k in ("label", "property", "value") if k in data}
         custom = {k: v for k, v in data.items() if k not in known}
@@ -129,9 +128,7 @@ def validate_additional_properties(
     return props
 
 
-def build_standard_context(
-    extra: Mapping[str, Any] | None = None, **context_overrides: Any
-) -> dict[str, Any]:
+def build_standard_context(extra: Mapping[str, Any] | None = None, **context_overrides: Any) -> dict[str, Any]:
     """Return gitlab_standard data from the current context, overrides, and custom properties in `extra`."""
     check_field_names(context_overrides, where="track_event(**context_overrides)")
     context = get_event_context()
@@ -232,9 +229,7 @@ class InternalEventsClient:
             return None
         validate_event_name(event_name)
         if not isinstance(category, str) or not category:
-            raise ValueError(
-                f"category must be a non-empty string (the calling class or module), got {category!r}"
-            )
+            raise ValueError(f"category must be a non-empty string (the calling class or module), got {category!r}")
         props = validate_additional_properties(additional_properties)
         standard = build_standard_context(extra=props.extra, **context_overrides)
         event = StructuredEvent(

@@ -18,9 +18,7 @@ ASGIApp = Callable[
 
 def wsgi_headers(environ: dict[str, Any]) -> dict[str, str]:
     """Return the request headers of a WSGI environ with lower-case, dash-separated names."""
-    headers = {
-        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
-    }
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
     return headers
 
 
@@ -58,9 +56,7 @@ class InternalEventsMiddleware:
         self.source = source
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        context = EventContext.from_headers(
-            wsgi_headers(environ), environment=self.environment, source=self.source
-        )
+        context = EventContext.from_headers(wsgi_headers(environ), environment=self.environment, source=self.source)
         token = current_event_context.set(context)
         try:
             body = self.app(environ, start_response)
@@ -87,9 +83,7 @@ class InternalEventsASGIMiddleware:
         if scope.get("type") not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])
-        ]
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
         context = EventContext.from_headers(headers, environment=self.environment, source=self.source)
         token = current_event_context.set(context)
         try:
