@@ -32,6 +32,9 @@ class WebSocketGateway(wsgi.Gateway_10):
         # The websocket handshake and frames were written on the raw socket; nothing more may be sent on it.
         self.req.sent_headers = True
         self.req.close_connection = True
+        # simple-websocket already closed the socket; cheroot's shutdown() of it would fail with EBADF,
+        # which cheroot treats as fatal and stops the whole server.
+        self.req.conn.linger = True
 
 
 
