@@ -1,0 +1,66 @@
+// Turning summaries into the short texts the list and the panel show.
+
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+
+/** HH:MM:SS.mmm in local time (the list is read while events arrive, so the date is noise). */
+export function clock(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** A full local timestamp for tooltips and the detail panel. */
+export function stamp(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(ms)}`;
+}
+
+/** HH:MM for timeline labels. */
+export function hhmm(ms) {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** What happened: the self-describing event's name, `category / action` for structured events. */
+export function eventLabel(row) {
+  if (row.event === 'struct' || row.se_action || row.se_category) {
+    return [row.se_category, row.se_action].filter(Boolean).join(' / ') || 'struct';
+  }
+  if (row.event_name) return row.event_name;
+  if (row.event) return row.event;
+  return row.problems && row.problems.length ? 'unreadable request' : '(unknown)';
+}
+
+/** `vendor/name 1-0-0` reads better than the full iglu: URI in a narrow column. */
+export function shortSchema(uri) {
+  if (!uri) return '';
+  const m = /^iglu:([^/]+)\/([^/]+)\/[^/]+\/([^/]+)$/.exec(uri);
+  return m ? `${m[1]}/${m[2]} ${m[3]}` : uri;
+}
+
+/** One of 'valid', 'invalid', 'unverified' for a summary. */
+export function status(row) {
+  if (!row.valid) return 'invalid';
+  return row.unverified ? 'unverified' : 'valid';
+}
+
+/** Display any value from a column: objects as compact JSON, nothing for null. */
+export function cellText(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+// The standard-context fields a GitLab developer looks for first, in reading order.
+export const GITLAB_KEYS = ['user_id', 'project_id', 'namespace_id', 'plan'];
+export const GITLAB_SCHEMA = /^iglu:com\.gitlab\/gitlab_standard\//;
+
+/** Find `<something>gitlab_standard<sep>field` in a row's extra columns, whatever the API calls it. */
+export function gitlabColumn(row, field) {
+  const columns = row.columns || {};
+  for (const [name, value] of Object.entries(columns)) {
+    if (/gitlab_standard/.test(name) && name.endsWith('.' + field)) return value;
+  }
+  return undefined;
+}
