@@ -199,6 +199,9 @@ class Resolver:
             stored = self.cache.get(uri)
             if stored is not None:
                 return self._remember(uri, stored[0], stored[1], cached=True)
+        if not history:
+            # Nothing was asked, so nothing said "not found": the schema is unchecked, not the sender's mistake.
+            unreachable.append("no Iglu registry is configured (give --iglu-dir, --iglu-registry or --iglu)")
         if unreachable:
             return Resolution(uri, "unreachable", history=history, unreachable=unreachable)
         with self._lock:
