@@ -102,3 +102,7 @@ def main() -> None:
 from .export import export_command  # noqa: E402
 
 cli.add_command(export_command)
+
+from .tail import tail_command  # noqa: E402
+
+cli.add_command(tail_command)

@@ -1,0 +1,180 @@
+"""`micro-dashboard tail`: stream events to the terminal as they arrive, one line each, invalid ones in red."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:9091"
+RECONNECT_SECONDS = 1.0
+BATCH = 500  # pushed events read before their filter is checked in one request
+
+
+class Dashboard:
+    """The HTTP side of a dashboard: check filters, and ask which of some rows match them."""
+
+    def __init__(self, url: str, filters: list[tuple[str, str]]):
+        self.url, self.filters = url, filters
+        self.session = requests.Session()
+
+    def get(self, params: list[tuple[str, Any]]) -> dict[str, Any]:
+        """GET /api/events; a filter the dashboard rejects becomes a usage error."""
+        response = self.session.get(self.url + "/api/events", params=[*self.filters, *params], timeout=30)
+        if response.status_code == 400:
+            raise click.UsageError(response.json().get("error") or response.text)
+        response.raise_for_status()
+        return response.json()
+
+    def matching(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the rows the filters select, asking the dashboard (the one implementation of the language)."""
+        if not self.filters or not rows:
+            return rows
+        low, high = min(r["id"] for r in rows), max(r["id"] for r in rows)
+        found = self.get([("since", low - 1), ("before", high + 1), ("limit", len(rows))])["events"]
+        ids = {r["id"] for r in found}
+        return [r for r in rows if r["id"] in ids]
+
+
+def parse_filters(args: tuple[str, ...], search: str | None) -> list[tuple[str, str]]:
+    """Turn `key=value` arguments and --search into API query parameters."""
+    filters = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{arg!r} is not key=value (e.g. app_id=web or gitlab_standard.project_id=7)",
+                                     param_hint="FILTERS")
+        filters.append((key, value))
+    if search:
+        filters.append(("search", search))
+    return filters
+
+
+def line(summary: dict[str, Any]) -> str:
+    """Render one event summary as a terminal line: time, app, event, key fields, validity."""
+    ms = summary.get("collector_tstamp")
+    clock = datetime.fromtimestamp(ms / 1000).strftime("%H:%M:%S.%f")[:-3] if ms else "-" * 12
+    name = summary.get("event_name") or summary.get("event") or "(unreadable)"
+    if summary.get("event") == "struct":
+        name = "struct"  # its event_name is Google's generic `event`, which says nothing
+        keys = [f"{k}={summary[f'se_{k}']}" for k in ("category", "action", "label") if summary.get(f"se_{k}")]
+        details = " ".join(keys)
+    else:
+        details = summary.get("schema") or ""
+    if summary.get("user_id"):
+        details += f" user={summary['user_id']}"
+    text = f"{clock}  {(summary.get('app_id') or '-')[:20]:<20}  {name[:24]:<24}  {details.strip()}"
+    if not summary.get("valid"):
+        reasons = "; ".join(dict.fromkeys(p.get("message", "") for p in summary.get("problems") or []))
+        return click.style(f"{text}  INVALID: {reasons or 'no reason recorded'}", fg="red", bold=True)
+    if summary.get("unverified"):
+        return text + "  " + click.style("unverified (schema not checked)", fg="yellow")
+    return text + "  " + click.style("valid", fg="green")
+
+
+def websocket_url(url: str, since: int) -> str:
+    """Return the /ws address for a dashboard URL."""
+    scheme, rest = url.split("://", 1)
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws?since={since}"
+
+
+def note(message: str) -> None:
+    """Tell the person watching (on stderr, so stdout stays one event per line)."""
+    click.echo(click.style(message, dim=True), err=True)
+
+
+@click.command("tail")
+@click.argument("filters", nargs=-1)
+@click.option("--url", envvar="MICRO_DASHBOARD_URL", default=DEFAULT_URL, show_default=True,
+              help="The dashboard to follow.")
+@click.option("-s", "--search", default=None,
+              help="The search box language, e.g. 'app:web is:invalid has:gitlab_standard -event:page_ping'.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print one JSON object per event (for jq).")
+@click.option("-n", "--last", type=click.IntRange(0), default=0, show_default=True,
+              help="First show this many of the newest matching events already received.")
+@click.option("--since", type=click.IntRange(0), default=None,
+              help="Replay every event after this row id first (0: everything kept).")
+def tail_command(filters: tuple[str, ...], url: str, search: str | None, as_json: bool, last: int,
+                 since: int | None) -> None:
+    """Stream events as they arrive, one line each; FILTERS are the API's, e.g. app_id=web se_action=click.
+
+    Invalid events are shown in red with their reasons. Filters work like the API's query parameters:
+    promoted fields (app_id=web), entity fields (gitlab_standard.project_id=7), raw parameters (param.e=se),
+    operators (se_label__contains=x), valid=false, has=<entity>.
+    """
+    url = url.strip().rstrip("/")
+    url = url if "://" in url else "http://" + url
+    dashboard = Dashboard(url, parse_filters(filters, search))
+    try:
+        first = dashboard.get([("limit", max(last, 1))])  # checks the filters before anything is streamed
+    except requests.ConnectionError:
+        raise click.ClickException(f"micro-dashboard is not reachable at {url}; is it running?") from None
+    cursor = first["last_id"] if since is None else since
+    if last and since is None:
+        for summary in reversed(first["events"][:last]):
+            emit(summary, as_json)
+    with contextlib.suppress(KeyboardInterrupt):
+        follow(dashboard, cursor, as_json)
+
+
+def emit(summary: dict[str, Any], as_json: bool) -> None:
+    """Print one event and flush, so that a pipe sees it at once."""
+    click.echo(json.dumps(summary, ensure_ascii=False) if as_json else line(summary))
+    sys.stdout.flush()
+
+
+def follow(dashboard: Dashboard, cursor: int, as_json: bool) -> None:
+    """Print events after `cursor` forever, reconnecting (from the last row seen) when the socket drops."""
+    import simple_websocket
+
+    connected_once = False
+    while True:
+        try:
+            ws = simple_websocket.Client.connect(websocket_url(dashboard.url, cursor))
+        except (simple_websocket.ConnectionError, OSError) as exc:
+            if not connected_once:
+                raise click.ClickException(f"cannot open {websocket_url(dashboard.url, cursor)}: {exc}") from None
+            time.sleep(RECONNECT_SECONDS)  # the dashboard is restarting; try again, like tail -F
+            continue
+        try:
+            cursor = stream(ws, dashboard, cursor, as_json, connected_once)
+            connected_once = True
+        except (simple_websocket.ConnectionClosed, requests.ConnectionError):
+            note("connection lost; reconnecting...")
+            connected_once = True
+            time.sleep(RECONNECT_SECONDS)
+        finally:
+            ws.close()
+
+
+def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnected: bool) -> int:
+    """Print what one websocket connection sends; return the cursor to reconnect from after a resync."""
+    pending: list[dict[str, Any]] = []
+    while True:
+        envelope = pending.pop(0) if pending else json.loads(ws.receive())
+        kind = envelope.get("type")
+        if kind == "hello":
+            note(f"{'reconnected to' if reconnected else 'tailing'} {dashboard.url} (Ctrl-C to stop)")
+        elif kind == "reset":
+            note("-- events were deleted --")
+        elif kind == "resync":
+            note("-- too slow to keep up; catching up --")
+            return int(envelope["data"]["since"])
+        elif kind == "event":
+            batch = [envelope["data"]]
+            # Read whatever else already arrived, so a burst costs one filter request rather than one per event.
+            while len(batch) < BATCH and (more := ws.receive(timeout=0)) is not None:
+                other = json.loads(more)
+                if other.get("type") != "event":
+                    pending.append(other)
+                    break
+                batch.append(other["data"])
+            for summary in dashboard.matching(batch):
+                emit(summary, as_json)
+            cursor = max(cursor, batch[-1]["id"])
