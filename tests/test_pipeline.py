@@ -731,3 +731,12 @@ def test_flattened_form_adds_geo_location_when_both_coordinates_exist():
     form = to_json_form({**good({}), "geo_latitude": 52.5, "geo_longitude": 13.4})
     assert to_flat_form(form)["geo_location"] == "52.5,13.4"
     assert "geo_location" not in to_flat_form(to_json_form(good({})))
+
+
+def test_partially_enriched_event_in_a_bad_row_has_the_types_snowplow_gives_it():
+    event = one(get({**BASE, "eid": "x", "cookie": "1", "f_pdf": "0", "tid": "42", "se_va": "2.5", "tr_tt": "9.99",
+                     "ti_pr": "1", "res": "10x20", "vid": "3", "url": "https://a.test:8443/x"}))
+    enriched = failure_of(event)[1]["data"]["payload"]["enriched"]
+    assert (enriched["br_cookies"], enriched["br_features_pdf"], enriched["txn_id"]) == (1, 0, "42")
+    assert (enriched["se_value"], enriched["tr_total"], enriched["ti_price"]) == ("2.5", "9.99", "1.0")
+    assert (enriched["dvce_screenwidth"], enriched["domain_sessionidx"], enriched["page_urlport"]) == (10, 3, 8443)

@@ -104,10 +104,25 @@ def format_violation(raw: RawPayload, message: str) -> Failure:
     return bad_row("collector_payload_format_violation", failure, raw.querystring, [Problem("path", message)])
 
 
+# In the partially enriched event of a bad row, these are strings (Enrich keeps them as text until loading).
+ENRICHED_STRINGS = frozenset(["txn_id", "se_value", "tr_total", "tr_tax", "tr_shipping", "ti_price"])
+
+
+def _enriched_value(name: str, value: Any) -> Any:
+    """Return a field as the bad row's `enriched` part types it: TSV timestamps, 0/1 flags, some numbers as text."""
+    if name.endswith("tstamp") and isinstance(value, int):
+        return tsv_timestamp(value)
+    if isinstance(value, bool):
+        return int(value)
+    if name in ENRICHED_STRINGS:
+        return str(value)
+    return value
+
+
 def raw_event_payload(raw: RawPayload, parameters: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
     """Return the `{enriched, raw}` payload of a schema_violations or enrichment_failures bad row."""
     enriched = {
-        k: (tsv_timestamp(v) if k.endswith("tstamp") and isinstance(v, int) else v)
+        k: _enriched_value(k, v)
         for k, v in fields.items()
         if v is not None and k not in ("contexts", "derived_contexts", "unstruct_event")
     }
