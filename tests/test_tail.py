@@ -1,0 +1,151 @@
+"""`micro-dashboard tail` as a subprocess following a dashboard in another process."""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+import requests
+from dashboard_process import dashboard_process
+
+from micro_dashboard.tail import line
+
+LINE_TIMEOUT = 20  # a guard against hanging when a line never comes, not a measurement
+LINK_CLICK_WITHOUT_TARGET = json.dumps({
+    "schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+    "data": {"schema": "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", "data": {}},
+})
+
+
+class Tail:
+    """A running `micro-dashboard tail` whose stdout and stderr lines are read without blocking the test."""
+
+    def __init__(self, *args: str):
+        executable = shutil.which("micro-dashboard")
+        command = [executable] if executable else [sys.executable, "-m", "micro_dashboard"]
+        self.process = subprocess.Popen([*command, "tail", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
+            threading.Thread(target=self._pump, args=(stream, lines), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, lines: queue.Queue[str]) -> None:
+        for text in stream:
+            lines.put(text.rstrip("\n"))
+        lines.put("<closed>")
+
+    def next_line(self) -> str:
+        """Return the next stdout line."""
+        return self.out.get(timeout=LINE_TIMEOUT)
+
+    def wait_until_following(self) -> None:
+        """Wait for the notice that the websocket is open, so events sent from now on are streamed."""
+        while (note := self.err.get(timeout=LINE_TIMEOUT)) != "<closed>":
+            if note.startswith("tailing "):
+                return
+        raise AssertionError("tail exited before it was following")
+
+    def stop(self) -> None:
+        """Terminate the process."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve one dashboard in a separate process for this module."""
+    with dashboard_process(tmp_path_factory.mktemp("tail") / "events.db") as address:
+        yield address
+
+
+@pytest.fixture
+def tails() -> Iterator[list[Tail]]:
+    """Collect the tails a test starts and stop them afterwards."""
+    started: list[Tail] = []
+    yield started
+    for tail in started:
+        tail.stop()
+
+
+def send(url: str, app_id: str, **params: str) -> None:
+    """Send one GET event the way a pixel tracker would."""
+    response = requests.get(f"{url}/i", params={"tv": "py-test", "p": "web", "aid": app_id, **params}, timeout=10)
+    assert response.ok
+
+
+def structured(url: str, app_id: str, category: str, action: str, **extra: str) -> None:
+    """Send a structured event."""
+    send(url, app_id, e="se", se_ca=category, se_ac=action, **extra)
+
+
+def test_tail_prints_one_line_per_event_with_invalid_ones_and_their_reason(url: str, tails: list[Tail]):
+    app = f"tail-{uuid.uuid4().hex[:6]}"
+    tail = Tail("--url", url, f"app_id={app}")
+    tails.append(tail)
+    tail.wait_until_following()
+    structured(url, app, "shop", "checkout", se_la="basket")
+    send(url, app, e="ue", ue_pr=LINK_CLICK_WITHOUT_TARGET)
+    first, second = tail.next_line(), tail.next_line()
+    assert app in first and "struct" in first and "category=shop action=checkout label=basket" in first
+    assert first.endswith("valid")
+    assert "link_click" in second
+    assert second.endswith('INVALID: link_click 1-0-1: required property "targetUrl" is missing '
+                           '(the self-describing event)')
+
+
+def test_tail_filters_with_the_api_language_and_prints_json(url: str, tails: list[Tail]):
+    app = f"tail-{uuid.uuid4().hex[:6]}"
+    tail = Tail("--url", url, "--json", f"app_id={app}", "se_action__startswith=keep")
+    tails.append(tail)
+    tail.wait_until_following()
+    structured(url, "someone-else", "x", "keep-other-app")
+    structured(url, app, "x", "drop-me")
+    structured(url, app, "x", "keep-me")
+    structured(url, app, "x", "keep-me-too")
+    shown = [json.loads(tail.next_line()) for _ in range(2)]
+    assert [(e["app_id"], e["se_action"]) for e in shown] == [(app, "keep-me"), (app, "keep-me-too")]
+    assert shown[0]["id"] < shown[1]["id"] and shown[0]["valid"] is True
+
+
+def test_tail_search_and_replay_from_a_row_id(url: str, tails: list[Tail]):
+    app = f"tail-{uuid.uuid4().hex[:6]}"
+    structured(url, app, "replay", "old-valid")
+    send(url, app, e="ue", ue_pr=LINK_CLICK_WITHOUT_TARGET)
+    tail = Tail("--url", url, "--json", "--since", "0", "--search", f"app:{app} is:invalid")
+    tails.append(tail)
+    replayed = json.loads(tail.next_line())
+    assert replayed["app_id"] == app and replayed["event_name"] == "link_click" and replayed["valid"] is False
+    tail.wait_until_following()
+    send(url, app, e="ue", ue_pr=LINK_CLICK_WITHOUT_TARGET)
+    assert json.loads(tail.next_line())["id"] > replayed["id"]
+
+
+def test_tail_rejects_a_filter_the_dashboard_does_not_know(url: str):
+    result = subprocess.run([sys.executable, "-m", "micro_dashboard", "tail", "--url", url, "colour=red"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "unknown filter 'colour'" in result.stderr
+
+
+def test_tail_says_when_no_dashboard_is_listening(tmp_path: Path):
+    result = subprocess.run([sys.executable, "-m", "micro_dashboard", "tail", "--url", "http://127.0.0.1:9"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "not reachable at http://127.0.0.1:9" in result.stderr
+
+
+def test_a_line_for_an_unreadable_request_still_says_why():
+    text = click.unstyle(line({"id": 9, "valid": False, "collector_tstamp": None, "app_id": None, "event": None,
+                 "problems": [{"message": "the body is not JSON"}]}))
+    assert "(unreadable)" in text and text.endswith("INVALID: the body is not JSON")
