@@ -9,7 +9,7 @@ import {VirtualList} from './js/list.js';
 
 const PAGE = 500; // rows per API page
 const RANGES = {'5m': 5 * 60e3, '1h': 3600e3, '24h': 86400e3, all: null};
-const TIMELINE_MINUTES = 60;
+const TIMELINE_MINUTES = 30;
 const COLUMNS_KEY = 'micro-dashboard.columns';
 // Fields every row would like for its compact GitLab line; asked of the API alongside chosen columns.
 const GITLAB_COLUMNS = ['se_property', 'se_value', 'gitlab_standard.user_id', 'gitlab_standard.project_id',
@@ -77,7 +77,8 @@ function writeUrl() {
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && (body.detail || body.error)) || `HTTP ${status}`);
+    // `error` is the sentence for people; `detail` is structured (the token, the known filters).
+    super((body && (body.error || (typeof body.detail === 'string' && body.detail))) || `HTTP ${status}`);
     this.status = status;
     this.body = body;
   }
@@ -466,7 +467,7 @@ function drawTimeline(minutes) {
   const byStart = new Map(minutes.map((m) => [m.start, m]));
   const now = Math.floor(Date.now() / 60e3) * 60e3;
   const newest = minutes.length ? Math.max(...minutes.map((m) => m.start)) : now;
-  // Show the last hour, or the last hour that had events when they are all older.
+  // Show the last half hour, or the last half hour that had events when they are all older.
   const windowHasData = minutes.some((m) => m.start > now - TIMELINE_MINUTES * 60e3);
   const end = windowHasData ? now : newest;
   const buckets = [];

@@ -29,16 +29,19 @@ export class LiveFeed {
   }
 
   setState(name) {
-    clearTimeout(this.stateTimer);
     if (name === 'reconnecting' && this.state === 'live') {
       // Only show "reconnecting" if the socket does not come straight back.
-      this.stateTimer = setTimeout(() => this.announce('reconnecting'), SHOW_RECONNECTING_AFTER_MS);
+      if (!this.stateTimer) {
+        this.stateTimer = setTimeout(() => this.announce('reconnecting'), SHOW_RECONNECTING_AFTER_MS);
+      }
       return;
     }
     this.announce(name);
   }
 
   announce(name) {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = null;
     if (this.state === name) return;
     this.state = name;
     this.handlers.state(name);
