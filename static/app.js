@@ -232,6 +232,13 @@ async function reload() {
       resetRows([]);
       return;
     }
+    const badColumn = err.status === 400 && err.body && err.body.detail && err.body.detail.column;
+    if (badColumn && state.columns.includes(badColumn)) {
+      // A shared URL or an old choice names a field this dashboard has never seen: drop it, keep the view.
+      toast(`Unknown column ${badColumn} removed`);
+      setColumns(state.columns.filter((c) => c !== badColumn));
+      return;
+    }
     if (err.status === 400) showSearchError(err.message);
     resetRows([]);
     return;

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -411,6 +412,36 @@ def test_hostile_event_data_is_shown_as_text_never_as_html(live_server: Any, das
     expect(dashboard.locator(".col-option").first).to_be_visible(timeout=WAIT_MS)
     assert dashboard.evaluate("() => document.querySelectorAll('#columns-dialog img, #columns-dialog svg').length") == 0
     assert dashboard.evaluate("() => window.__xss") is None
+
+
+def test_hostile_page_url_parameters_stay_text(live_server: Any, page: Page) -> None:
+    send_struct(live_server.url, "plain")
+    query = urlencode({"search": XSS[1], "cols": XSS[2], "app_id": XSS[0]})
+    page.goto(f"{live_server.url}/?{query}")
+    expect(page.locator("#search")).to_have_value(XSS[1])
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    page.goto(f"{live_server.url}/?cols=user_id,{XSS[1]}")
+    expect(page.locator("#list .row.header")).to_contain_text("user_id", timeout=WAIT_MS)
+    expect(rows(page, "plain")).to_have_count(1, timeout=WAIT_MS)
+    assert page.evaluate("() => window.__xss") is None
+    assert page.evaluate("() => document.querySelectorAll('body img, #list svg, #detail svg').length") == 0
+
+
+def test_copy_json_and_copy_as_curl(live_server: Any, browser: Any) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = open_dashboard(context.new_page(), live_server.url)
+    try:
+        send_struct(live_server.url, "to-copy")
+        rows(page, "to-copy").click()
+        expect(page.locator("#copy-curl")).to_be_enabled(timeout=WAIT_MS)
+        page.locator("#copy-json").click()
+        expect(page.locator("#toast")).to_have_text("Copied JSON")
+        assert json.loads(page.evaluate("() => navigator.clipboard.readText()"))["se_label"] == "to-copy"
+        page.locator("#copy-curl").click()
+        expect(page.locator("#toast")).to_have_text("Copied curl command")
+        assert page.evaluate("() => navigator.clipboard.readText()").startswith("curl ")
+    finally:
+        context.close()
 
 
 def test_ten_thousand_rows_render_only_what_is_visible(live_server: Any, dashboard: Page) -> None:
