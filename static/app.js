@@ -482,7 +482,8 @@ function drawTimeline(minutes) {
     const start = end - i * 60e3;
     buckets.push(byStart.get(start) || {start, valid: 0, invalid: 0});
   }
-  const peak = Math.max(1, ...buckets.map((b) => b.valid + b.invalid));
+  const busiest = Math.max(0, ...buckets.map((b) => b.valid + b.invalid));
+  const peak = Math.max(1, busiest);
   const bars = buckets.map((b) => {
     const total = b.valid + b.invalid;
     const bar = h('button', {
@@ -499,7 +500,7 @@ function drawTimeline(minutes) {
   replace($('bars'), bars);
   replace($('timeline-start'), hhmm(buckets[0].start));
   replace($('timeline-end'), hhmm(buckets[buckets.length - 1].start));
-  replace($('timeline-peak'), `peak ${peak}/min`);
+  replace($('timeline-peak'), busiest ? `peak ${busiest}/min` : 'no events');
 }
 
 function chooseMinute(start) {
