@@ -98,6 +98,11 @@ def answer(raw: RawPayload, within_limit: bool) -> Response:
         response = tracking_response("ok", "text/plain")
     else:
         response = pixel()
+    return with_cookie(response, raw)
+
+
+def with_cookie(response: Response, raw: RawPayload) -> Response:
+    """Set the sp network-user-id cookie for a year (Lax, not Secure, so plain-http localhost keeps it)."""
     if raw.network_userid != ANONYMOUS_NUID:
         response.set_cookie("sp", raw.network_userid or "", max_age=COOKIE_MAX_AGE, path="/", samesite="Lax")
     return response
@@ -121,7 +126,7 @@ def redirect_tp2() -> Response:
         return tracking_response("missing u parameter", "text/plain", 400)
     response = tracking_response("", "text/plain", 302)
     response.headers["Location"] = target
-    return response
+    return with_cookie(response, raw)
 
 
 @bp.route("/<vendor>/<version>", methods=["GET", "POST"])

@@ -257,7 +257,10 @@ def test_redirect_path_when_enabled_answers_302_to_u_and_records_the_click(make_
     response = client.get(f"/r/tp2?{urlencode({**PV, 'u': 'https://example.test/landing?x=1'})}")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://example.test/landing?x=1"
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    header = sp_cookie(response)
     assert client.get("/micro/all").get_json()["total"] == 1
+    assert header.startswith(f"sp={good_events(client)[0]['event']['network_userid']};")
 
 
 def test_unknown_vendor_is_answered_200_and_recorded_as_an_adapter_failure(client):
