@@ -233,6 +233,8 @@ def parse_search(text: str) -> Filter:
         pos = match.end()
         negate, phrase, key, quoted, value, word = match.groups()
         token = match.group(0).strip()
+        if (value or "").startswith('"') or (word or "").startswith('"'):
+            raise FilterError(f"search token {token!r} opens a quote that is never closed", {"token": token})
         if phrase is not None or word is not None:
             text_value = phrase if phrase is not None else word
             clause: Clause | None = Text(text_value) if text_value else None
