@@ -158,16 +158,12 @@ class MicroDashboard:
     # -- deleting ------------------------------------------------------------------------------------------
 
     def reset(self, **filters: Any) -> int:
-        """Delete every event, or those matching API-expressible filters; return how many were deleted."""
+        """Delete every event, or those the API's filters select (as the API reads them); return how many."""
         conds = conditions(filters)
         translated = api_filters(conds)
-        if len(translated) < len(conds) or any(c.scope == "entity" and c.op != "has" for c in conds):
+        if len(translated) < len(conds):
             raise ValueError(f"reset() can only delete by filters the dashboard understands; {describe(filters)} "
                              "is not exactly expressible as one")
-        if not translated:
-            counts = self.counts()
-            self._call("POST", "/micro/reset")
-            return counts.get("total", 0)
         return int(self._call("DELETE", "/api/events", translated)[1].get("deleted", 0))
 
     # -- waiting -------------------------------------------------------------------------------------------
