@@ -20,7 +20,10 @@ def _env(name: str) -> str:
 @click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
 @click.version_option(__version__, prog_name="micro-dashboard")
 def cli() -> None:
-    """A local Snowplow collector, validator, live UI and test API in one process."""
+    """A local Snowplow collector, validator, live UI and test API in one process.
+
+    With no command, runs `serve` on 127.0.0.1:9091; `micro-dashboard serve --help` lists its flags.
+    """
 
 
 @cli.command()

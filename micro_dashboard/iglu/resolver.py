@@ -201,7 +201,10 @@ class Resolver:
                 return self._remember(uri, stored[0], stored[1], cached=True)
         if not history:
             # Nothing was asked, so nothing said "not found": the schema is unchecked, not the sender's mistake.
-            unreachable.append("no Iglu registry is configured (give --iglu-dir, --iglu-registry or --iglu)")
+            why = "no Iglu registry is configured (give --iglu-dir, --iglu-registry or --iglu)"
+            unreachable.append(why)
+            history.append({"repository": "none", "errors": [{"error": "RepoFailure", "message": why}],
+                            "attempts": 0, "lastAttempt": _now_iso()})
         if unreachable:
             return Resolution(uri, "unreachable", history=history, unreachable=unreachable)
         with self._lock:
