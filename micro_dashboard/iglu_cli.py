@@ -89,15 +89,24 @@ def _pull_from_server(base: str, apikey: str | None, vendor: str | None, store: 
         listing = requests.get(f"{base}/schemas", headers=headers, timeout=10).json()
     except (requests.RequestException, ValueError) as exc:
         raise click.ClickException(f"could not list schemas at {base}/schemas: {exc}") from exc
+    if not isinstance(listing, list) or not all(isinstance(uri, str) for uri in listing):
+        raise click.ClickException(f"{base}/schemas did not answer a list of iglu URIs (check the apikey)")
     pulled = []
     for uri in listing:
         path = uri.removeprefix("iglu:")
         if vendor and not path.startswith(vendor + "/"):
             continue
-        answer = requests.get(f"{base}/schemas/{path}", headers=headers, timeout=10)
-        if answer.ok:
-            store.put(uri, answer.json(), base)
+        try:
+            answer = requests.get(f"{base}/schemas/{path}", headers=headers, timeout=10)
+            schema = answer.json() if answer.ok else None
+        except (requests.RequestException, ValueError) as exc:
+            click.echo(f"skipped {uri}: {exc}", err=True)
+            continue
+        if isinstance(schema, dict):
+            store.put(uri, schema, base)
             pulled.append(uri)
+        else:
+            click.echo(f"skipped {uri}: HTTP {answer.status_code}, not a JSON schema", err=True)
     return pulled
 
 

@@ -45,8 +45,8 @@ class Registry:
         raise NotImplementedError
 
     def describe(self) -> str:
-        """Return the registry's name and location, for messages."""
-        return f"{self.name} ({self.location})"
+        """Return the registry's name and location, for messages (once, when the name is the location)."""
+        return self.name if self.name == self.location else f"{self.name} ({self.location})"
 
     def matches(self, key: SchemaKey) -> bool:
         """Return whether one of the registry's vendor prefixes matches the key's vendor."""
@@ -96,13 +96,13 @@ class EmbeddedRegistry(Registry):
         return _parse_schema(text, str(file))
 
     def keys(self, vendor: str | None = None) -> list[SchemaKey]:
-        """List every schema key in the repository, optionally only one vendor's (or vendor prefix's)."""
+        """List every schema key in the repository, optionally only one vendor's (exactly that vendor)."""
         found = []
         for file in sorted(self.root.glob("*/*/*/*")):
             if not file.is_file():
                 continue
             parts = file.relative_to(self.root).parts
-            if vendor and not parts[0].startswith(vendor):
+            if vendor and parts[0] != vendor:
                 continue
             try:
                 found.append(SchemaKey.parse("iglu:" + "/".join(parts)))

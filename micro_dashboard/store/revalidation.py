@@ -6,8 +6,8 @@ import json
 import time
 from typing import Any
 
-from ..pipeline import Verdict, failures
-from ..pipeline.fields import iso_timestamp
+from ..pipeline import RawPayload, Verdict, failures
+from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
 from . import Store, dumps
 
 
@@ -34,17 +34,39 @@ def record_revalidation(store: Store, entity: dict[str, Any], verdict: Verdict) 
             for problem in problems:
                 problem.schema = problem.schema or entity["schema"]
                 problem.message = f"{problem.message} ({where}, checked after its schema became available)"
-            failure = failures.bad_row(
-                "schema_violations",
-                {"timestamp": iso_timestamp(int(time.time() * 1000)),
-                 "messages": [{"schemaKey": entity["schema"], "error": verdict.error}]},
-                {"event_row": entity["event_row"]}, problems)
+            event = conn.execute("SELECT request_id, problems, event_json, parameters FROM events WHERE id = ?",
+                                 (entity["event_row"],)).fetchone()
+            request_id, listed = event["request_id"], event["problems"]
+            request = conn.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+            failure = failures.schema_violation(
+                _raw_payload(request), json.loads(event["parameters"] or "{}"), _fields(event["event_json"]),
+                [{"schemaKey": entity["schema"], "error": verdict.error}], problems)
+            # The payload keeps when the request was received; the failure is dated when it was found.
+            failure.bad_row["data"]["failure"]["timestamp"] = iso_timestamp(int(time.time() * 1000))
             found = [{"type": failure.type, "path": p.path, "message": p.message, "schema": p.schema} for p in problems]
-            event = conn.execute("SELECT request_id, problems FROM events WHERE id = ?", (entity["event_row"],))
-            request_id, listed = event.fetchone()
             conn.execute("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
                          (request_id, entity["event_row"], failure.type, dumps(failure.bad_row), dumps(found)))
             conn.execute("UPDATE events SET valid = 0, problems = ? WHERE id = ?",
                          (dumps(json.loads(listed or "[]") + found), entity["event_row"]))
         conn.execute("UPDATE events SET unverified = EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id "
                      "AND n.status = 'unverified') WHERE id = ?", (entity["event_row"],))
+
+
+def _raw_payload(request: Any) -> RawPayload:
+    """Rebuild the collector's view of a stored request, for the payload of a late bad row."""
+    return RawPayload(
+        method=request["method"], path=request["path"], vendor=request["vendor"], version=request["version"],
+        querystring=request["querystring"] or "", body=request["body"], content_type=request["content_type"],
+        headers=[tuple(h) for h in json.loads(request["headers"] or "[]")], ip=request["ip"],
+        useragent=request["useragent"], referer=request["referer"], hostname=request["hostname"],
+        network_userid=request["network_userid"], timestamp=request["received_at"],
+        body_size=request["body_size"] or 0)
+
+
+def _fields(event_json: str | None) -> dict[str, Any]:
+    """Turn a stored event's JSON form back into pipeline fields (timestamps as epoch milliseconds)."""
+    fields = json.loads(event_json or "{}")
+    for name in TIMESTAMPS:
+        if isinstance(fields.get(name), str):
+            fields[name] = parse_iso_timestamp(fields[name])
+    return fields
