@@ -332,7 +332,7 @@ def test_asgi_middleware_fills_and_resets_the_context() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    before = current_event_context.get()  # whatever an earlier test in this thread left; the middleware must not change it
+    before = current_event_context.get()  # whatever earlier tests left; the middleware must not change it
     asyncio.run(middleware(scope, receive, send))
     (context,) = seen
     assert (
