@@ -283,12 +283,12 @@ def test_unreadable_request_is_listed_and_detailed(live_server) -> None:
 
 
 def test_contexts_sent_with_the_real_tracker_are_filterable(live_server) -> None:
-    from snowplow_tracker import Emitter, SelfDescribingJson, Tracker
+    from snowplow_tracker import Emitter, SelfDescribingJson, StructuredEvent, Tracker
 
     emitter = Emitter(live_server.url.replace("http://", ""), protocol="http", batch_size=1)
     tracker = Tracker("ns", emitter, app_id="tracked")
     standard = SelfDescribingJson(GITLAB_STANDARD, {"project_id": 99, "extra": {"k": "v"}})
-    tracker.track_struct_event("cat", "real_action", context=[standard])
+    tracker.track(StructuredEvent("cat", "real_action", context=[standard]))
     emitter.flush()
     found = requests.get(f"{live_server.url}/api/wait?gitlab_standard.project_id=99&timeout=10", timeout=20)
     assert found.status_code == 200
