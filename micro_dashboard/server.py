@@ -46,6 +46,8 @@ class Server:
                                    server_name="micro-dashboard", timeout=30, shutdown_timeout=2,
                                    request_queue_size=128)
         self._server.gateway = WebSocketGateway
+        # The serve loop notices stop() only between selects; a short interval makes stopping quick.
+        self._server.expiration_interval = 0.1
         self._thread: threading.Thread | None = None
 
     def prepare(self) -> None:
