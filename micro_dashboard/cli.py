@@ -45,9 +45,7 @@ def cli() -> None:
 @iglu_options
 @click.option("--threads", envvar=_env("threads"), type=int, default=64, show_default=True,
               help="Server threads; each open websocket or waiting request holds one.")
-@click.option("--definitions", envvar=_env("definitions"), multiple=True,
-              help="A directory of GitLab event and metric definitions (config/events, config/metrics). Repeatable.")
-def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, threads, definitions, **iglu) -> None:
+def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, threads, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
     from .config import Settings, parse_aliases, parse_duration
@@ -60,7 +58,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, th
     overrides = {
         "host": host, "port": port, "db": db, "max_events": max_events,
         "max_age": parse_duration(max_age) if max_age else None, "path_aliases": aliases or None,
-        "enable_redirect": enable_redirect or None, "threads": threads, "definitions": list(definitions) or None,
+        "enable_redirect": enable_redirect or None, "threads": threads,
         **iglu_overrides(**iglu),
     }
     settings = Settings.load(overrides)

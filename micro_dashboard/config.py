@@ -49,7 +49,6 @@ class Settings:
     iglu_timeout: float = 2.0
     strict: bool = False
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
-    definitions: list[str] = field(default_factory=list)  # GitLab event/metric definition directories
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
