@@ -300,3 +300,11 @@ def test_contexts_sent_with_the_real_tracker_are_filterable(live_server) -> None
 
 def test_contexts_param_helper_round_trips() -> None:
     assert '"project_id": 1' in contexts((GITLAB_STANDARD, {"project_id": 1}))
+
+
+def test_unknown_api_paths_and_methods_answer_json(live_server) -> None:
+    missing = requests.get(f"{live_server.url}/api/events/1/nothing", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"].startswith("404")
+    wrong = requests.put(f"{live_server.url}/api/events", timeout=10)
+    assert wrong.status_code == 405 and "PUT /api/events" in wrong.json()["error"]
+    assert requests.get(f"{live_server.url}/nothing/here/at/all", timeout=10).status_code == 404

@@ -97,3 +97,11 @@ def test_timeline_counts_valid_and_failed_per_bucket(live_server) -> None:
 def test_classic_catch_all_still_answers_other_micro_paths(live_server) -> None:
     response = requests.get(f"{live_server.url}/micro/events", timeout=10)
     assert response.status_code == 404 and "/micro/events" in response.text
+
+
+def test_timeline_counts_unreadable_requests_as_failed(live_server) -> None:
+    requests.post(f"{live_server.url}/com.snowplowanalytics.snowplow/tp2", data="not json",
+                  headers={"Content-Type": "application/json"}, timeout=10)
+    bucket = {"start": "2000-01-01T00:00:00Z", "end": "2999-01-01T00:00:00Z"}
+    points = post(live_server.url, "timeline", {"buckets": [bucket]}).json()["points"]
+    assert points == [{"validEvents": 0, "failedEvents": 1, "bucket": bucket}]

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from .. import export
 from ..filters import FilterError, parse_args, parse_target, parse_time
@@ -39,6 +40,16 @@ def error_response(message: str, status: int, detail: Any = None) -> tuple[Respo
 def filter_error(exc: FilterError) -> tuple[Response, int]:
     """Answer a filter that cannot be understood with 400, naming it."""
     return error_response(str(exc), 400, exc.detail)
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
+    """Answer an unknown /api path or method as JSON; leave other paths to their own answers."""
+    if not request.path.startswith("/api/"):
+        return exc
+    return error_response(f"{exc.code} {exc.name}: {request.method} {request.path}", exc.code or 404,
+                          {"openapi": "/api/openapi.json"})
 
 
 @bp.errorhandler(ApiError)

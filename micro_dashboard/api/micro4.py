@@ -36,9 +36,9 @@ def _nested(column: str) -> bool:
     return "." in column and head.startswith(("contexts_", "unstruct_event_"))
 
 
-def _where(body: dict[str, Any]) -> tuple[q.Where, list[tuple[str, list[str]]]]:
+def _where(body: dict[str, Any], events_only: bool = True) -> tuple[q.Where, list[tuple[str, list[str]]]]:
     """Compile the body's filters, validity and time range; return nested-column filters for Python."""
-    parts: list[q.Where] = [("events.event_json IS NOT NULL", [])]
+    parts: list[q.Where] = [("events.event_json IS NOT NULL", [])] if events_only else [("1", [])]
     nested = []
     filters = body.get("filters") or []
     if not isinstance(filters, list):
@@ -120,7 +120,8 @@ def timeline() -> Response:
     body = _body(("buckets",))
     if not isinstance(body["buckets"], list):
         raise FilterError("buckets must be a list of {start, end}", {"buckets": body["buckets"]})
-    where, _nested_filters = _where({k: v for k, v in body.items() if k != "timeRange"})
+    # Requests nothing could be read from count as failed events too.
+    where, _nested_filters = _where({k: v for k, v in body.items() if k != "timeRange"}, events_only=False)
     points = []
     for bucket in body["buckets"]:
         if not isinstance(bucket, dict) or not bucket.get("start") or not bucket.get("end"):
