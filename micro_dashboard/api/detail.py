@@ -59,6 +59,7 @@ def event_detail(store: Store, row: sqlite3.Row, base: str) -> dict[str, Any]:
     summary = store.summaries([row["id"]])[0]
     return {
         "row": asdict(summary), "event": event, "flat": to_flat_form(event) if event else None,
+        "parameters": json.loads(row["parameters"]) if row["parameters"] else None,
         "entities": entities, "failures": failures, "request": request,
         "curl": curl_command(request, base) if request else None,
     }

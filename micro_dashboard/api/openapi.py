@@ -182,7 +182,8 @@ SCHEMAS = {
         "next_before": {"type": ["integer", "null"]}, "last_id": INT, "total": INT}},
     "EventDetail": {"type": "object", "properties": {
         "row": {"$ref": "#/components/schemas/Summary"}, "event": {"type": ["object", "null"]},
-        "flat": {"type": ["object", "null"]}, "entities": {"type": "array", "items": OBJECT},
+        "flat": {"type": ["object", "null"]}, "parameters": {"type": ["object", "null"]},
+        "entities": {"type": "array", "items": OBJECT},
         "failures": {"type": "array", "items": OBJECT}, "request": {"type": ["object", "null"]},
         "curl": {"type": ["string", "null"]}}},
     "WaitResult": {"type": "object", "properties": {

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..pipeline.fields import FIELDS
 
@@ -48,12 +46,8 @@ class ReceivedEvent:
 
     @property
     def params(self) -> dict[str, str]:
-        """Return the tracker parameters as received (from the stored request when the API does not list them)."""
-        for source in (self.detail, self.request):
-            value = source.get("parameters")
-            if isinstance(value, dict):
-                return value
-        return request_parameters(self.request, self.event_id)
+        """Return the tracker parameters exactly as received (empty for a request nothing was decoded from)."""
+        return self.detail.get("parameters") or {}
 
     @property
     def problems(self) -> list[str]:
@@ -90,22 +84,6 @@ class ReceivedEvent:
 
     def __repr__(self) -> str:
         return f"<ReceivedEvent #{self.id} {self.title()} app_id={self.fields.get('app_id')!r} valid={self.valid}>"
-
-
-def request_parameters(request: dict[str, Any], event_id: str | None) -> dict[str, str]:
-    """Return one event's raw parameters from its stored request: the query string, or its entry in a POST batch."""
-    if request.get("method") == "GET" or not request.get("body"):
-        return dict(parse_qsl(request.get("querystring") or "", keep_blank_values=True))
-    try:
-        payloads = json.loads(request["body"]).get("data")
-    except (ValueError, AttributeError):
-        return {}
-    if not isinstance(payloads, list):
-        return {}
-    chosen = [p for p in payloads if isinstance(p, dict) and p.get("eid") == event_id] or payloads[:1]
-    if not chosen or not isinstance(chosen[0], dict):
-        return {}
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in chosen[0].items()}
 
 
 def schema_name(schema: str | None) -> str | None:
