@@ -163,6 +163,7 @@ def test_event_by_event_id_and_row_id(seeded: Seeded) -> None:
     detail = requests.get(f"{seeded.url}/api/events/{b}", timeout=10).json()
     assert detail["row"]["event_id"] == b and detail["event"]["se_action"] == "push" and detail["failures"] == []
     assert detail["flat"]["contexts_com_gitlab_gitlab_standard_1"][0]["project_id"] == 7
+    assert detail["parameters"]["se_ac"] == "push" and detail["parameters"]["e"] == "se"
     assert detail["entities"] == [{"kind": "context", "position": 0, "schema": GITLAB_STANDARD,
                                    "data": {"environment": "test", "project_id": 7, "namespace_id": 3,
                                             "extra": {"foo": "bar"}, "user_id": None,
@@ -278,6 +279,7 @@ def test_unreadable_request_is_listed_and_detailed(live_server) -> None:
     assert len(listed) == 1 and listed[0]["event_id"] is None
     detail = requests.get(f"{url}/api/events/{listed[0]['id']}", timeout=10).json()
     assert detail["event"] is None and detail["flat"] is None and detail["entities"] == []
+    assert detail["parameters"] is None
     assert detail["request"]["body"].startswith("base64:") and "base64 -d" in detail["curl"]
     assert detail["failures"][0]["type"] == "tracker_protocol_violations"
 
