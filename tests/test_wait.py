@@ -26,7 +26,7 @@ def test_existing_events_satisfy_a_wait_at_once(live_server) -> None:
     body = response.json()
     assert body["count"] == 1 and body["events"][0]["row"]["event_id"] == first
     assert body["cursor"] == body["events"][0]["row"]["id"]
-    assert set(body["events"][0]) == {"row", "event", "flat", "entities", "failures", "request", "curl"}
+    assert set(body["events"][0]) == {"row", "event", "flat", "parameters", "entities", "failures", "request", "curl"}
 
 
 def test_wait_returns_when_events_arrive_from_another_thread(live_server) -> None:
