@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .filters import FilterError, parse_args
-from .pipeline.fields import to_tsv_line
+from .pipeline.fields import expand_json_form, to_tsv_line
 from .store import Store
 from .store.queries import Where, export_json
 
@@ -20,7 +20,7 @@ FORMATS = ("ndjson", "tsv")
 def ndjson_lines(store: Store, where: Where) -> Iterator[str]:
     """Yield one canonical-JSON event per line, oldest first."""
     for text in export_json(store, where):
-        yield text + "\n"
+        yield json.dumps(expand_json_form(json.loads(text)), ensure_ascii=False) + "\n"
 
 
 def tsv_lines(store: Store, where: Where) -> Iterator[str]:

@@ -183,3 +183,14 @@ def test_listeners_hear_of_rows_only_after_commit(store):
     store.on_commit(listener)
     [row] = save(store, page_view())
     assert seen == [[(row, 1)]]
+
+
+def test_events_are_stored_compact_and_read_back_with_all_131_fields(store):
+    from micro_dashboard.pipeline.fields import FIELDS, expand_json_form
+
+    [row] = save(store, page_view(uid="user-1"))
+    stored = json.loads(store.query("SELECT event_json FROM events WHERE id = ?", [row])[0]["event_json"])
+    assert None not in stored.values() and stored["user_id"] == "user-1"
+    full = expand_json_form(stored)
+    assert list(full) == list(FIELDS) and full["geo_city"] is None and full["derived_contexts"] == {}
+    assert full["contexts"]["data"] == [{"schema": WEB_PAGE, "data": {"id": "p1"}}]

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..filters import Column, EntityField, Param, parse_target
-from ..pipeline.fields import FIELDS, to_flat_form
+from ..pipeline.fields import FIELDS, expand_json_form, to_flat_form
 from ..store import Store
 from ..store import queries as q
 from .shapes import request_body
@@ -46,7 +46,7 @@ def curl_command(req: dict[str, Any], base: str) -> str:
 
 def event_detail(store: Store, row: sqlite3.Row, base: str) -> dict[str, Any]:
     """Return everything about one event row."""
-    event = json.loads(row["event_json"]) if row["event_json"] else None
+    event = expand_json_form(json.loads(row["event_json"])) if row["event_json"] else None
     entities = [{"kind": e["kind"], "position": e["position"], "schema": e["schema"], "data": json.loads(e["data"]),
                  "status": e["status"], "note": e["note"]} for e in store.entities_of(row["id"])]
     failures = [{"type": f["type"], "schema": json.loads(f["bad_row"]).get("schema"),

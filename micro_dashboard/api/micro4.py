@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..filters import FilterError, parse_time
-from ..pipeline.fields import FIELDS, flat_key, to_flat_form
+from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
 from ..store import queries as q
 
 bp = Blueprint("micro4", __name__, url_prefix="/micro")
@@ -78,6 +78,11 @@ def _matches(flat: dict[str, Any], nested: list[tuple[str, list[str]]]) -> bool:
     return True
 
 
+def _flat(stored: str) -> dict[str, Any]:
+    """Return the flattened form of a stored (compact) event."""
+    return to_flat_form(expand_json_form(json.loads(stored)))
+
+
 @bp.route("/events", methods=["POST"])
 def events() -> Response:
     """Return one page of flattened events, filtered, sorted (newest first by default)."""
@@ -93,12 +98,11 @@ def events() -> Response:
     where, nested = _where(body)
     store = _store()
     if nested:
-        flats = [f for f in (to_flat_form(json.loads(t)) for t in q.iterate_sorted(store, where, sort, desc))
-                 if _matches(f, nested)]
+        flats = [f for f in map(_flat, q.iterate_sorted(store, where, sort, desc)) if _matches(f, nested)]
         total, found = len(flats), flats[(page - 1) * size:page * size]
     else:
         total = q.count(store, where)
-        found = [to_flat_form(json.loads(t)) for t in q.page(store, where, sort, desc, size, (page - 1) * size)]
+        found = [_flat(t) for t in q.page(store, where, sort, desc, size, (page - 1) * size)]
     return jsonify({"events": found, "totalPages": math.ceil(total / size), "totalItems": total})
 
 

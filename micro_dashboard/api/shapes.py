@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..pipeline.failures import body_text
-from ..pipeline.fields import iso_timestamp
+from ..pipeline.fields import expand_json_form, iso_timestamp
 from ..pipeline.model import RawPayload
 
 SUMMARY_WHOLE_PAYLOAD = "Error while extracting event(s) from collector payload and validating it/them."
@@ -77,7 +77,7 @@ def good_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any]:
         "eventType": event["event"],
         "schema": event["schema"],
         "contexts": json.loads(event["contexts"] or "[]"),
-        "event": json.loads(event["event_json"]),
+        "event": expand_json_form(json.loads(event["event_json"])),
         "incomplete": False,
     }
 

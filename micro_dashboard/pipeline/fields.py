@@ -88,17 +88,29 @@ def contexts_wrapper(entities: list[dict[str, Any]], schema: str = CONTEXTS_SCHE
 
 def to_json_form(fields: dict[str, Any]) -> dict[str, Any]:
     """Return the event as Snowplow's JSON form: all 131 keys, absent ones null, timestamps ISO."""
+    return expand_json_form(to_compact_json_form(fields))
+
+
+def to_compact_json_form(fields: dict[str, Any]) -> dict[str, Any]:
+    """Return the JSON form without its null and empty fields: what the store keeps (a quarter of the size)."""
     out: dict[str, Any] = {}
     for name in FIELDS:
         value = fields.get(name)
+        if value is None or value == []:
+            continue
         if name in TIMESTAMPS:
             value = iso_timestamp(value)
         elif name in ("contexts", "derived_contexts"):
-            value = contexts_wrapper(value or [])
-        elif name == "unstruct_event" and value is not None:
+            value = contexts_wrapper(value)
+        elif name == "unstruct_event":
             value = {"schema": UNSTRUCT_SCHEMA, "data": value}
         out[name] = value
     return out
+
+
+def expand_json_form(compact: dict[str, Any]) -> dict[str, Any]:
+    """Return the full JSON form (all 131 keys in order) of a compact one."""
+    return {name: compact.get(name, {} if name in ("contexts", "derived_contexts") else None) for name in FIELDS}
 
 
 def _tsv_cell(name: str, value: Any) -> str:

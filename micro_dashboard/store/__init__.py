@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from ..pipeline import Event, Failure, Outcome, RawPayload
-from ..pipeline.fields import to_json_form
+from ..pipeline.fields import to_compact_json_form
 from . import schema
 from .writer import GroupWriter, Job
 
@@ -166,7 +166,7 @@ class Store:
             f"{', '.join(schema.PROMOTED)}, event_json, parameters, contexts, problems) "
             f"VALUES ({', '.join('?' * (10 + len(schema.PROMOTED)))})",
             (request_id, f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"],
-             _event_schema(f), *(f.get(c) for c in schema.PROMOTED), dumps(to_json_form(f)),
+             _event_schema(f), *(f.get(c) for c in schema.PROMOTED), dumps(to_compact_json_form(f)),
              dumps(event.parameters), dumps(contexts), dumps(problems)),
         )
         row = cur.lastrowid
