@@ -51,6 +51,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def get_request(session: requests.Session, base: str, i: int) -> requests.Response:
     """Send one page view over GET /i."""
     return session.get(f"{base}/i", params={"e": "pv", "p": "web", "tv": "bench-1", "aid": "bench",
@@ -125,7 +131,9 @@ def main() -> None:
                          ("POST tp2, 10 events + gitlab_standard", post_batch(10), args.requests // 10)]
             for name, send, total in scenarios:
                 run(base, send, min(200, total), args.concurrency)  # warm up connections and caches
+                cpu_before = cpu_seconds(proc.pid)
                 result = run(base, send, total, args.concurrency)
+                result["server_cpu_ms"] = (cpu_seconds(proc.pid) - cpu_before) * 1000 / total
                 result["rss_mib"] = rss_mib(proc.pid)
                 rows.append((name, result))
             stored = requests.get(f"{base}/micro/all").json()
@@ -138,12 +146,14 @@ def main() -> None:
         db_mib = os.path.getsize(os.path.join(tmp, "bench.db")) / 2**20
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
              f"concurrency {args.concurrency}, server RSS at start {rss_start:.0f} MiB", "",
-             "| scenario | requests | req/s | events/s | p50 ms | p95 ms | p99 ms | errors | RSS after MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| scenario | requests | req/s | events/s | p50 ms | p95 ms | p99 ms | server CPU ms/req | errors "
+             "| RSS after MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows:
         per = 10 if "10 events" in name else 1
         lines.append(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['rps'] * per:.0f} | {r['p50_ms']:.1f} | "
-                     f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['rss_mib']:.0f} |")
+                     f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['server_cpu_ms']:.2f} | {r['errors']} | "
+                     f"{r['rss_mib']:.0f} |")
     lines += ["", f"Stored: {stored['total']} rows ({stored['good']} good, {stored['bad']} bad); database file "
               f"{db_mib:.0f} MiB; `/api/wait` for an event already there answered in {wait_ms:.1f} ms.", ""]
     text = "\n".join(lines)
