@@ -1,22 +1,23 @@
-"""Fixtures: an app with a temporary database, its test client, a live server, and a real Chromium."""
+"""Fixtures: an app on a temporary database, its test client, a live server, Chromium, local HTTP servers."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from support import IGLU_CENTRAL, IGLU_GITLAB, SHARED, QuietServer, free_port
 
 from micro_dashboard import create_app
 from micro_dashboard.server import Server
 from micro_dashboard.store import Store
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 CHROMIUM = os.environ.get("MICRO_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Debian's Chromium from reaching for Google's services on a machine with no internet.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -28,6 +29,49 @@ def shared_dir() -> Path:
     """Return the shared/ folder beside the repository (Iglu test repositories live there)."""
     assert SHARED.is_dir(), f"expected the shared test data at {SHARED}"
     return SHARED
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., QuietServer]]:
+    """Start local HTTP servers (a directory as a static Iglu repository, or a handler); stop them after the test."""
+    servers: list[QuietServer] = []
+
+    def start(directory: Path | None = None, handler: type[BaseHTTPRequestHandler] = SimpleHTTPRequestHandler,
+              port: int = 0) -> QuietServer:
+        servers.append(QuietServer(directory, handler, port))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def central(serve: Callable[..., QuietServer]) -> QuietServer:
+    """Serve Iglu Central's static repository over HTTP."""
+    return serve(IGLU_CENTRAL)
+
+
+@pytest.fixture
+def gitlab(serve: Callable[..., QuietServer]) -> QuietServer:
+    """Serve GitLab's static repository over HTTP."""
+    return serve(IGLU_GITLAB)
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """Return the URL of a port nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    """Return the URL of a server that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)  # the kernel completes connections into the backlog; nobody ever reads them
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
 
 
 @pytest.fixture

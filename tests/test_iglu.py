@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, require_iglu_repositories
 
 from micro_dashboard.iglu import (
     EmbeddedRegistry,
@@ -27,13 +26,9 @@ from micro_dashboard.iglu import (
 )
 from micro_dashboard.pipeline.model import SchemaChecker
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-IGLU_CENTRAL = SHARED / "iglu-central"
-IGLU_GITLAB = SHARED / "iglu-gitlab"
 FIXTURES = Path(__file__).resolve().parent / "iglu_fixtures"
 
-if not (IGLU_CENTRAL / "schemas").is_dir() or not (IGLU_GITLAB / "schemas").is_dir():
-    pytest.skip(f"the static Iglu repositories are expected in {SHARED}", allow_module_level=True)
+require_iglu_repositories()
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
@@ -47,72 +42,8 @@ UNKNOWN = "iglu:com.acme/thing/jsonschema/1-0-0"
 TIMEOUT = 0.5
 
 
-class Server:
-    """A local HTTP server in a thread that counts the requests it answers."""
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler], directory: Path | None = None) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        server = self
-
-        class Counting(handler):  # type: ignore[misc, valid-type]
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                if directory is not None:
-                    kwargs["directory"] = str(directory)
-                super().__init__(*args, **kwargs)
-
-            def parse_request(self) -> bool:
-                # Counted before answering, so a test that got its answer always sees the count.
-                parsed = super().parse_request()
-                if parsed:
-                    server.requests.append((self.path, dict(self.headers)))
-                return parsed
-
-            def log_message(self, *args: Any) -> None:
-                pass  # keep pytest's output clean
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        # A short poll interval makes shutdown quick, so each test's teardown costs milliseconds.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        """Stop serving and free the port."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def serve() -> Iterator[Any]:
-    """Start local HTTP servers: a directory as a static Iglu repository, or a custom handler."""
-    servers: list[Server] = []
-
-    def start(directory: Path | None = None, handler: type[BaseHTTPRequestHandler] = SimpleHTTPRequestHandler,
-              ) -> Server:
-        server = Server(handler, directory)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-@pytest.fixture
-def central(serve: Any) -> Server:
-    """Serve Iglu Central's static repository over HTTP."""
-    return serve(IGLU_CENTRAL)
-
-
-@pytest.fixture
-def gitlab(serve: Any) -> Server:
-    """Serve GitLab's static repository over HTTP."""
-    return serve(IGLU_GITLAB)
-
-
-@pytest.fixture
-def resolver(central: Server, gitlab: Server) -> Resolver:
+def resolver(central: QuietServer, gitlab: QuietServer) -> Resolver:
     """Build a resolver like the default one, but against the local servers and the test fixtures."""
     return Resolver([
         HttpRegistry(central.url, name="Iglu Central", timeout=TIMEOUT),
@@ -125,26 +56,6 @@ def resolver(central: Server, gitlab: Server) -> Resolver:
 def checker(resolver: Resolver) -> IgluChecker:
     """Check data through the local servers."""
     return IgluChecker(resolver)
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """Return the URL of a port nothing listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def hanging_url() -> Iterator[str]:
-    """Return the URL of a server that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)  # the kernel completes connections into the backlog; nobody ever reads them
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
 
 
 class Failing(BaseHTTPRequestHandler):
@@ -321,7 +232,7 @@ def test_gitlab_standard_reports_unknown_key_long_environment_and_string_project
 
 
 def test_gitlab_schema_comes_from_the_registry_with_the_matching_vendor_prefix(
-    resolver: Resolver, central: Server, gitlab: Server,
+    resolver: Resolver, central: QuietServer, gitlab: QuietServer,
 ) -> None:
     resolution = resolver.lookup(GITLAB_STANDARD)
     assert resolution.found and resolution.source == "GitLab"
@@ -398,7 +309,7 @@ def test_unknown_schema_is_invalid_with_a_resolution_error_and_lookup_history(ch
                                "(asked: fixtures: not found, Iglu Central: not found, GitLab: not found)")
 
 
-def test_not_found_answers_are_cached_for_the_ttl(central: Server) -> None:
+def test_not_found_answers_are_cached_for_the_ttl(central: QuietServer) -> None:
     clock = Clock()
     resolver = Resolver([HttpRegistry(central.url, timeout=TIMEOUT)], not_found_ttl=60, clock=clock)
     assert resolver.lookup(UNKNOWN).status == "not_found"
@@ -409,14 +320,14 @@ def test_not_found_answers_are_cached_for_the_ttl(central: Server) -> None:
     assert len(central.requests) == 2
 
 
-def test_resolved_schemas_are_kept_in_memory(central: Server) -> None:
+def test_resolved_schemas_are_kept_in_memory(central: QuietServer) -> None:
     resolver = Resolver([HttpRegistry(central.url, timeout=TIMEOUT)])
     for _ in range(3):
         assert resolver.lookup(LINK_CLICK).found
     assert len(central.requests) == 1
 
 
-def test_concurrent_lookups_of_a_new_schema_fetch_it_once(central: Server) -> None:
+def test_concurrent_lookups_of_a_new_schema_fetch_it_once(central: QuietServer) -> None:
     checker = IgluChecker(Resolver([HttpRegistry(central.url, timeout=TIMEOUT)]))
     verdicts: list[str] = []
     threads = [threading.Thread(target=lambda: verdicts.append(checker.check(WEB_PAGE, {"id": "x"}).status))
@@ -459,7 +370,7 @@ def test_hanging_registry_times_out_and_data_is_unverified(hanging_url: str) -> 
 
 
 def test_one_registry_down_and_others_not_found_is_unverified_not_invalid(
-    central: Server, refused_url: str,
+    central: QuietServer, refused_url: str,
 ) -> None:
     checker = IgluChecker(Resolver([HttpRegistry(central.url, name="up", timeout=TIMEOUT),
                                     HttpRegistry(refused_url, name="down", timeout=TIMEOUT)]))
@@ -492,7 +403,7 @@ def test_registry_answering_html_is_an_error_not_a_missing_schema(serve: Any) ->
 
 
 def test_schema_resolves_once_the_registry_is_back_after_the_back_off(
-    central: Server, refused_url: str,
+    central: QuietServer, refused_url: str,
 ) -> None:
     clock = Clock()
     registry = HttpRegistry(refused_url, name="Iglu Central", timeout=TIMEOUT)
@@ -507,7 +418,7 @@ def test_schema_resolves_once_the_registry_is_back_after_the_back_off(
 # --- the persistent schema cache ------------------------------------------------------------------
 
 def test_schemas_fetched_over_http_resolve_again_from_the_cache_with_the_registry_gone(
-    central: Server, refused_url: str,
+    central: QuietServer, refused_url: str,
 ) -> None:
     cache = MemorySchemaCache()
     first = Resolver([HttpRegistry(central.url, name="Iglu Central", timeout=TIMEOUT),
@@ -548,7 +459,7 @@ def test_lookup_order_is_vendor_prefix_then_embedded_then_priority() -> None:
 
 
 def test_resolver_config_file_in_snowplow_format_builds_the_registries(
-    tmp_path: Path, central: Server,
+    tmp_path: Path, central: QuietServer,
 ) -> None:
     config = {
         "schema": "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3",
@@ -587,7 +498,7 @@ def test_bad_resolver_config_says_what_is_wrong(config: Any, words: str) -> None
         Resolver.from_resolver_config(config)
 
 
-def test_iglu_server_is_sent_the_apikey_and_a_static_site_is_not(serve: Any, central: Server) -> None:
+def test_iglu_server_is_sent_the_apikey_and_a_static_site_is_not(serve: Any, central: QuietServer) -> None:
     iglu_server = serve(handler=IgluServer)
     key = SchemaKey.parse(LINK_CLICK)
     assert HttpRegistry(iglu_server.url + "/api", apikey="secret").lookup(key).status == "found"
@@ -607,7 +518,7 @@ def test_default_registries_are_iglu_central_its_mirror_and_gitlab() -> None:
     ]
 
 
-def test_build_resolver_puts_local_dirs_first_and_adds_registry_options(central: Server) -> None:
+def test_build_resolver_puts_local_dirs_first_and_adds_registry_options(central: QuietServer) -> None:
     resolver = build_resolver(iglu_dirs=[FIXTURES], registries=[central.url + ",key"], defaults=False,
                               timeout=TIMEOUT)
     assert [r.kind for r in resolver.registries] == ["embedded", "http"]
