@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .config import Settings
 from .iglu import IgluChecker, Resolver, build_resolver
 from .pipeline import Verdict
-from .store import Store, revalidation
+from .store import Store, Summary, revalidation
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ class RevalidatingChecker:
         self.resolver: Resolver = checker.resolver
         self._lock = threading.Lock()
         self._unverified: set[str] = set(revalidation.unverified_schemas(store))
+        # One background worker: re-checks run off the request path, in order, never many at once.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iglu-revalidate")
+        store.on_commit(self._recheck_late_arrivals)
 
     def check(self, schema: str, data: Any) -> Verdict:
         """Check one self-describing JSON; remember schemas that could not be checked."""
@@ -33,9 +37,30 @@ class RevalidatingChecker:
             if schema not in self._unverified:
                 return verdict
             self._unverified.discard(schema)
-        # Off the request path: the tracker's answer must not wait for old events to be re-checked.
-        threading.Thread(target=self.revalidate, args=(schema,), name="iglu-revalidate", daemon=True).start()
+        self._revalidate_in_background(schema)
         return verdict
+
+    def _revalidate_in_background(self, schema: str) -> None:
+        self._background.submit(self.revalidate, schema)
+
+    def idle(self) -> None:
+        """Wait until every re-check queued so far has run."""
+        self._background.submit(lambda: None).result()
+
+    def _recheck_late_arrivals(self, summaries: list[Summary]) -> None:
+        """Re-check a just-committed unverified row whose schema resolved while it was on its way to the store.
+
+        Without this, a row checked just before its schema resolved, and committed just after the re-check
+        queried the store, would stay unverified.
+        """
+        rows = [s.id for s in summaries if s.unverified]
+        if not rows:
+            return
+        schemas = revalidation.unverified_schemas(self.store, rows)
+        with self._lock:
+            resolved = [schema for schema in schemas if schema not in self._unverified]
+        for schema in resolved:
+            self._revalidate_in_background(schema)
 
     def revalidate(self, schema: str) -> int:
         """Re-check every stored entity of `schema` that was left unverified; return how many were updated."""

@@ -11,9 +11,12 @@ from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
 from . import Store, dumps
 
 
-def unverified_schemas(store: Store) -> list[str]:
-    """Return the schemas of stored entities that are still unverified."""
-    return [r[0] for r in store.query("SELECT DISTINCT schema FROM entities WHERE status = 'unverified'")]
+def unverified_schemas(store: Store, rows: list[int] | None = None) -> list[str]:
+    """Return the schemas of stored entities that are still unverified (of the given event rows, or all)."""
+    sql = "SELECT DISTINCT schema FROM entities WHERE status = 'unverified'"
+    if rows is None:
+        return [r[0] for r in store.query(sql)]
+    return [r[0] for r in store.query(f"{sql} AND event_row IN ({', '.join('?' * len(rows))})", rows)]
 
 
 def unverified_entities(store: Store, schema: str) -> list[dict[str, Any]]:
