@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, require_iglu_repositories
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-IGLU_CENTRAL = SHARED / "iglu-central"
-IGLU_GITLAB = SHARED / "iglu-gitlab"
 
-if not (IGLU_CENTRAL / "schemas").is_dir() or not (IGLU_GITLAB / "schemas").is_dir():
-    pytest.skip(f"the static Iglu repositories are expected in {SHARED}", allow_module_level=True)
+require_iglu_repositories()
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
@@ -40,13 +35,6 @@ def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Completed
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-m", "micro_dashboard", *args], cwd=cwd, env=env, input=stdin,
                           capture_output=True, text=True, timeout=60)
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    """Serve a directory without logging to stderr."""
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class IgluServer(BaseHTTPRequestHandler):
@@ -75,36 +63,6 @@ class IgluServer(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., str]]:
-    """Start local HTTP servers (a static directory or a handler) in threads; return their base URLs."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(directory: Path | None = None, handler: type[BaseHTTPRequestHandler] | None = None) -> str:
-        if handler is None:
-            handler = lambda *a, **k: Quiet(*a, directory=str(directory), **k)  # noqa: E731
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """Return the URL of a port nothing listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}"
 
 
 # --- captured requests ----------------------------------------------------------------------------------
@@ -148,9 +106,10 @@ def get_lines(tmp_path: Path) -> Path:
 
 # --- schema check ---------------------------------------------------------------------------------------
 
-def test_schema_check_says_which_registry_a_schema_resolves_from(tmp_path: Path, serve: Callable[..., str]) -> None:
+def test_schema_check_says_which_registry_a_schema_resolves_from(
+        tmp_path: Path, serve: Callable[..., QuietServer]) -> None:
     """`schema check` exits 0 and names the HTTP registry or the local folder the schema came from."""
-    central = serve(IGLU_CENTRAL)
+    central = serve(IGLU_CENTRAL).url
     over_http = run("schema", "check", LINK_CLICK, "--iglu-registry", central, "--no-default-registries",
                     "--db", "cache.db", cwd=tmp_path)
     assert over_http.returncode == 0, over_http.stderr
@@ -162,9 +121,9 @@ def test_schema_check_says_which_registry_a_schema_resolves_from(tmp_path: Path,
 
 
 def test_schema_check_of_an_unknown_schema_exits_1_with_the_lookup_history(
-        tmp_path: Path, serve: Callable[..., str]) -> None:
+        tmp_path: Path, serve: Callable[..., QuietServer]) -> None:
     """`schema check` of a schema no registry has exits 1 and lists each registry asked and its answer."""
-    gitlab = serve(IGLU_GITLAB)
+    gitlab = serve(IGLU_GITLAB).url
     result = run("schema", "check", UNKNOWN, "--iglu-dir", str(IGLU_CENTRAL), "--iglu-registry", gitlab,
                  "--no-default-registries", "--db", "cache.db", cwd=tmp_path)
     assert result.returncode == 1
@@ -214,9 +173,9 @@ def test_pulled_vendor_schemas_resolve_from_the_cache_with_no_registries(tmp_pat
 
 
 def test_schemas_pull_from_an_iglu_server_sends_the_apikey_and_fills_the_cache(
-        tmp_path: Path, serve: Callable[..., str]) -> None:
+        tmp_path: Path, serve: Callable[..., QuietServer]) -> None:
     """`schemas pull --from URL/api --apikey K` copies the server's listed schemas; they resolve offline."""
-    api = serve(handler=IgluServer) + "/api"
+    api = serve(handler=IgluServer).url + "/api"
     pulled = run("schemas", "pull", "--from", api, "--apikey", APIKEY, "--vendor", "com.gitlab",
                  "--db", "tmp.db", cwd=tmp_path)
     assert pulled.returncode == 0, pulled.stderr
@@ -226,9 +185,9 @@ def test_schemas_pull_from_an_iglu_server_sends_the_apikey_and_fills_the_cache(
 
 
 def test_schemas_pull_with_a_wrong_apikey_says_so_without_a_traceback(
-        tmp_path: Path, serve: Callable[..., str]) -> None:
+        tmp_path: Path, serve: Callable[..., QuietServer]) -> None:
     """`schemas pull` from an Iglu Server that refuses the key exits 1 with a message, not a crash."""
-    api = serve(handler=IgluServer) + "/api"
+    api = serve(handler=IgluServer).url + "/api"
     result = run("schemas", "pull", "--from", api, "--apikey", "wrong", "--db", "tmp.db", cwd=tmp_path)
     assert result.returncode == 1
     assert "did not answer a list of iglu URIs" in result.stderr
@@ -251,11 +210,11 @@ def test_validate_prints_a_verdict_per_captured_get_request_and_exits_1(tmp_path
     ]
 
 
-def test_validate_a_tp2_body_with_json_output(tmp_path: Path, serve: Callable[..., str]) -> None:
+def test_validate_a_tp2_body_with_json_output(tmp_path: Path, serve: Callable[..., QuietServer]) -> None:
     """`validate --json` of a tp2 POST body prints one JSON verdict per event, schemas fetched over HTTP."""
     body = tmp_path / "body.json"
     body.write_text(tp2(GOOD_CLICK, EMPTY_TARGET), encoding="utf-8")
-    result = run("validate", "body.json", "--json", "--iglu-registry", serve(IGLU_CENTRAL),
+    result = run("validate", "body.json", "--json", "--iglu-registry", serve(IGLU_CENTRAL).url,
                  "--no-default-registries", "--db", "cache.db", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
