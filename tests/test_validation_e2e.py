@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +18,12 @@ from snowplow_tracker import (
     StructuredEvent,
     Tracker,
 )
+from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, free_port, require_iglu_repositories, wait_for
 
 from micro_dashboard import create_app
 from micro_dashboard.server import Server
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-IGLU_CENTRAL = SHARED / "iglu-central"
-IGLU_GITLAB = SHARED / "iglu-gitlab"
-
-if not (IGLU_CENTRAL / "schemas").is_dir() or not (IGLU_GITLAB / "schemas").is_dir():
-    pytest.skip(f"the static Iglu repositories are expected in {SHARED}", allow_module_level=True)
+require_iglu_repositories()
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
@@ -58,78 +50,6 @@ GITLAB_OK = {"environment": "production", "source": "gitlab-rails", "project_id"
 HTTP_TIMEOUT = 10  # seconds a test waits for the collector at most; never a timing assertion
 # Run a test with the schemas served over HTTP and again with the same repositories as --iglu-dir folders.
 BOTH_SOURCES = pytest.mark.parametrize("app_config", ["http", "dirs"], indirect=True)
-
-
-# --- local registries -------------------------------------------------------------------------------
-
-class Quiet(SimpleHTTPRequestHandler):
-    """Serve a directory without logging to stderr."""
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class StaticRegistry:
-    """A directory served over HTTP by a thread, like a static Iglu repository site."""
-
-    def __init__(self, directory: Path, port: int = 0) -> None:
-        handler = lambda *a, **k: Quiet(*a, directory=str(directory), **k)  # noqa: E731
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        """Stop serving and free the port."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def registries() -> Iterator[Callable[..., StaticRegistry]]:
-    """Start static registries on demand; stop them all after the test."""
-    started: list[StaticRegistry] = []
-
-    def start(directory: Path, port: int = 0) -> StaticRegistry:
-        registry = StaticRegistry(directory, port)
-        started.append(registry)
-        return registry
-
-    yield start
-    for registry in started:
-        registry.close()
-
-
-@pytest.fixture
-def central(registries: Callable[..., StaticRegistry]) -> StaticRegistry:
-    """Serve Iglu Central's static repository over HTTP."""
-    return registries(IGLU_CENTRAL)
-
-
-@pytest.fixture
-def gitlab(registries: Callable[..., StaticRegistry]) -> StaticRegistry:
-    """Serve GitLab's static repository over HTTP."""
-    return registries(IGLU_GITLAB)
-
-
-def free_port() -> int:
-    """Return a port nothing listens on (connections to it are refused)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-@pytest.fixture
-def hanging_url() -> Iterator[str]:
-    """Return the URL of a server that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
 
 
 @pytest.fixture
@@ -260,16 +180,6 @@ def good_event_ids(base_url: str) -> list[str]:
     answer = requests.get(base_url + "/micro/good", timeout=HTTP_TIMEOUT)
     assert answer.status_code == 200
     return [e["event"]["event_id"] for e in answer.json()]
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 5.0) -> Any:
-    """Poll until `condition` returns something truthy (or give up after a few seconds) and return it."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 # --- Iglu Central and GitLab schemas, over HTTP and from directories --------------------------------------
@@ -493,7 +403,7 @@ def test_hanging_registry_does_not_hold_up_the_collector_and_the_event_is_unveri
 
 
 def test_unverified_events_are_revalidated_when_the_registry_comes_back(
-        dashboard: Callable[..., Dashboard], registries: Callable[..., StaticRegistry]) -> None:
+        dashboard: Callable[..., Dashboard], serve: Callable[..., QuietServer]) -> None:
     """Events stored unverified while the registry was down are re-checked once a later event's schema resolves."""
     port = free_port()
     live = dashboard(iglu_registries=[f"http://127.0.0.1:{port}"], iglu_timeout=0.5)
@@ -501,7 +411,7 @@ def test_unverified_events_are_revalidated_when_the_registry_comes_back(
     broken = track(live, link_click(elementId="no target"))
     assert [event_row(live.store, e)["unverified"] for e in (fine, broken)] == [1, 1]
 
-    registries(IGLU_CENTRAL, port=port)  # the network is back, on the same address
+    serve(IGLU_CENTRAL, port=port)  # the network is back, on the same address
     live.app.config["CHECKER"].resolver.forget()  # as if the failed registry's back-off period had passed
     later = track(live, link_click(targetUrl="https://example.com/later"))
     assert event_row(live.store, later)["unverified"] == 0
@@ -528,7 +438,7 @@ def test_unverified_events_are_revalidated_when_the_registry_comes_back(
 
 
 def test_unverified_events_from_a_previous_run_are_revalidated_after_a_restart(
-        dashboard: Callable[..., Dashboard], central: StaticRegistry) -> None:
+        dashboard: Callable[..., Dashboard], central: QuietServer) -> None:
     """A dashboard restarted with a reachable registry re-checks the events an earlier offline run left unverified."""
     offline = dashboard(iglu_registries=[f"http://127.0.0.1:{free_port()}"], iglu_timeout=0.5)
     broken = track(offline, link_click(elementId="no target"))
@@ -544,9 +454,9 @@ def test_unverified_events_from_a_previous_run_are_revalidated_after_a_restart(
 # --- the schema cache, resolver configs and the lookup endpoint -------------------------------------------
 
 def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_without_network(
-        dashboard: Callable[..., Dashboard], registries: Callable[..., StaticRegistry]) -> None:
+        dashboard: Callable[..., Dashboard], serve: Callable[..., QuietServer]) -> None:
     """A restarted dashboard resolves schemas an earlier run fetched over HTTP, with the registry gone."""
-    central = registries(IGLU_CENTRAL)
+    central = serve(IGLU_CENTRAL)
     first = dashboard(iglu_registries=[central.url])
     track(first, link_click(targetUrl="https://example.com/"))
     cached = {r["uri"]: r["source"] for r in first.store.query("SELECT uri, source FROM schemas")}
@@ -566,7 +476,7 @@ def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_wit
 
 
 def test_resolver_config_file_with_an_http_and_an_embedded_repository(
-        dashboard: Callable[..., Dashboard], central: StaticRegistry, gitlab: StaticRegistry,
+        dashboard: Callable[..., Dashboard], central: QuietServer, gitlab: QuietServer,
         acme_dir: Path, tmp_path: Path) -> None:
     """A Snowplow resolver-config file names the registries: HTTP ones and a relative embedded path both work."""
     config = {
