@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from snowplow_checks import IGLU_DIRS, wait_for_count
+from support import QuietServer
 
 pytestmark = pytest.mark.browser
 
@@ -46,13 +44,6 @@ def app_config(tmp_path: Path) -> dict:
     return {"db": str(tmp_path / "events.db"), "iglu_defaults": False, "iglu_dirs": IGLU_DIRS}
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serve files without logging every request."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Log nothing."""
-
-
 @pytest.fixture
 def page_origin(tmp_path: Path) -> Iterator[str]:
     """Serve the test page and the tracker's UMD bundle from a second origin (another port)."""
@@ -62,13 +53,9 @@ def page_origin(tmp_path: Path) -> Iterator[str]:
     site.mkdir()
     (site / "index.html").write_text(PAGE)
     shutil.copy(UMD, site / "sp.js")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    server = QuietServer(site)
+    yield server.url
+    server.close()
 
 
 def run_tracker(page, page_origin: str, collector: str, method: str, encode_base64: bool) -> list[str]:
