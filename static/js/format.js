@@ -32,11 +32,11 @@ export function eventLabel(row) {
   return row.problems && row.problems.length ? 'unreadable request' : '(unknown)';
 }
 
-/** `vendor/name 1-0-0` reads better than the full iglu: URI in a narrow column. */
+/** `name 1-0-0` fits a narrow column; the vendor is in the tooltip (the full iglu: URI). */
 export function shortSchema(uri) {
   if (!uri) return '';
-  const m = /^iglu:([^/]+)\/([^/]+)\/[^/]+\/([^/]+)$/.exec(uri);
-  return m ? `${m[1]}/${m[2]} ${m[3]}` : uri;
+  const m = /^iglu:[^/]+\/([^/]+)\/[^/]+\/([^/]+)$/.exec(uri);
+  return m ? `${m[1]} ${m[2]}` : uri;
 }
 
 /** One of 'valid', 'invalid', 'unverified' for a summary. */
