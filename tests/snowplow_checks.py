@@ -1,17 +1,18 @@
-"""Checks shared by the protocol tests: bad rows against Snowplow's own schemas, and waiting for Micro counts."""
+"""Checks shared by the protocol tests: bad rows against Snowplow's own schemas, and waiting for Micro's events."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from jsonschema import Draft4Validator
+from support import IGLU_CENTRAL
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-IGLU_CENTRAL = SHARED / "iglu-central"
 BADROW_SCHEMAS = IGLU_CENTRAL / "schemas"
 # Static Iglu repositories on disk, so that self-describing data resolves with no network: Iglu Central's copy in
 # shared/ and the test schemas (com.acme/checkout) beside the tests.
@@ -36,3 +37,23 @@ def wait_for_count(base_url: str, total: int, timeout: float = 5.0) -> dict[str,
         if counts["total"] >= total or time.monotonic() > deadline:
             return counts
         time.sleep(0.05)
+
+
+def good_events(base_url: str) -> list[dict[str, Any]]:
+    """Return every good event the dashboard holds, as Micro's /micro/good returns them."""
+    response = requests.get(f"{base_url}/micro/good", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for_events(base_url: str, predicate: Callable[[dict[str, Any]], bool], count: int, timeout: float = 15.0,
+                    context: Callable[[], str] = lambda: "") -> list[dict[str, Any]]:
+    """Poll /micro/good until `count` events match `predicate` and return them; fail (adding `context()`) if not."""
+    deadline = time.monotonic() + timeout
+    matching: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        matching = [item for item in good_events(base_url) if predicate(item)]
+        if len(matching) >= count:
+            return matching
+        time.sleep(0.1)
+    pytest.fail(f"expected {count} matching events at {base_url}/micro/good, got {len(matching)}{context()}")

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from click.testing import CliRunner
 from flask import Flask
 from jsonschema import Draft4Validator
+from snowplow_checks import good_events, wait_for_count, wait_for_events
+from support import GITLAB_STANDARD_FILE
 
 from micro_dashboard.demo import demo_command, send_demo_burst
 from micro_dashboard.tracking import (
@@ -39,15 +40,13 @@ from micro_dashboard.tracking import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-SCHEMA_PATH = SHARED / "iglu-gitlab" / "schemas" / "com.gitlab" / "gitlab_standard" / "jsonschema" / "1-1-8"
 ENV_NAMES = ("ENABLED", "ENDPOINT", "APP_ID", "NAMESPACE", "BATCH_SIZE", "THREAD_COUNT")
 
 
 @pytest.fixture(scope="module")
 def standard_validator() -> Draft4Validator:
     """Return a draft-4 validator for gitlab_standard 1-1-8 read from the shared Iglu directory."""
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = json.loads(GITLAB_STANDARD_FILE.read_text())
     Draft4Validator.check_schema(schema)
     return Draft4Validator(schema)
 
@@ -71,27 +70,6 @@ def make_client(live_server: Any) -> Any:
     yield make
     for client in clients:
         client.close()
-
-
-def good_events(url: str) -> list[dict[str, Any]]:
-    """Return every good event the dashboard holds, as Micro's /micro/good returns them."""
-    response = requests.get(f"{url}/micro/good", timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
-def wait_for_events(
-    url: str, predicate: Callable[[dict[str, Any]], bool], count: int, timeout: float = 15.0
-) -> list[dict[str, Any]]:
-    """Poll /micro/good until count matching events arrived; return them (fails on timeout)."""
-    deadline = time.monotonic() + timeout
-    matching: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        matching = [item for item in good_events(url) if predicate(item)]
-        if len(matching) >= count:
-            return matching
-        time.sleep(0.1)
-    pytest.fail(f"expected {count} matching events at {url}/micro/good, got {len(matching)}")
 
 
 def in_category(category: str) -> Callable[[dict[str, Any]], bool]:
@@ -523,13 +501,7 @@ def test_demo_burst_reaches_the_dashboard(live_server: Any) -> None:
     counts = send_demo_burst(live_server.url)
     assert counts["failed_events"] == 0
     assert counts["internal_event"] == 5
-    deadline = time.monotonic() + 15
-    totals: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        totals = requests.get(f"{live_server.url}/micro/all", timeout=10).json()
-        if totals["total"] >= counts["total_events"] + counts["broken_payload"]:
-            break
-        time.sleep(0.1)
+    totals = wait_for_count(live_server.url, counts["total_events"] + counts["broken_payload"], timeout=15)
     # Every event is received; the broken request is kept as a bad row.
     assert totals["total"] == counts["total_events"] + counts["broken_payload"]
     assert totals["bad"] >= 1

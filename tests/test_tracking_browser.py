@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-import requests
 from jsonschema import Draft4Validator
+from snowplow_checks import good_events, wait_for_events
+from support import GITLAB_STANDARD_FILE, QuietServer
 
 pytestmark = pytest.mark.browser
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SCHEMA_PATH = SHARED / "iglu-gitlab" / "schemas" / "com.gitlab" / "gitlab_standard" / "jsonschema" / "1-1-8"
 STANDARD_SCHEMA = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
 WEB_PAGE_SCHEMA = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
 
@@ -43,13 +39,8 @@ class PageServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = QuietServer(handler=Handler)
+        self.url = self.server.url
 
     def add(self, html: str) -> str:
         """Publish a page and return its URL."""
@@ -58,8 +49,7 @@ class PageServer:
         return self.url + path
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +84,18 @@ class TrackedPage:
 
     def events(self) -> list[dict[str, Any]]:
         """Return this page's events from the dashboard's /micro/good."""
-        response = requests.get(f"{self.live_url}/micro/good", timeout=10)
-        response.raise_for_status()
-        return [item for item in response.json() if item["event"].get("app_id") == self.app_id]
+        return [item for item in good_events(self.live_url) if self.mine(item)]
+
+    def mine(self, item: dict[str, Any]) -> bool:
+        """Say whether an event of /micro/good came from this page."""
+        return item["event"].get("app_id") == self.app_id
 
     def wait_for(
         self, count: int, predicate: Callable[[dict[str, Any]], bool] = lambda item: True, timeout: float = 15.0
     ) -> list[dict[str, Any]]:
         """Wait until count matching events of this page arrived; fail with the browser console otherwise."""
-        deadline = time.monotonic() + timeout
-        matching: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            matching = [item for item in self.events() if predicate(item)]
-            if len(matching) >= count:
-                return matching
-            time.sleep(0.1)
-        pytest.fail(f"expected {count} events from the browser, got {len(matching)}; console: {self.console}")
+        return wait_for_events(self.live_url, lambda item: self.mine(item) and predicate(item), count, timeout,
+                               context=lambda: f"; console: {self.console}")
 
     def close(self) -> None:
         self.context.close()
@@ -126,7 +112,7 @@ def tracked_page(browser: Any, live_server: Any, page_server: PageServer) -> Ite
 @pytest.fixture(scope="module")
 def standard_validator() -> Draft4Validator:
     """Return a draft-4 validator for gitlab_standard 1-1-8 from the shared Iglu directory."""
-    return Draft4Validator(json.loads(SCHEMA_PATH.read_text()))
+    return Draft4Validator(json.loads(GITLAB_STANDARD_FILE.read_text()))
 
 
 def named(action: str) -> Callable[[dict[str, Any]], bool]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 from snowplow_tracker import Emitter, PageView, SelfDescribingJson, StructuredEvent, Subject, Tracker
+from support import IGLU_CENTRAL, IGLU_GITLAB, free_port
 
 from micro_dashboard.demo import send_demo_burst
 from micro_dashboard.server import Server
@@ -25,8 +25,7 @@ from micro_dashboard.tracking import EventContext, InternalEventsClient, event_c
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-IGLU_DIRS = [str(SHARED / "iglu-central"), str(SHARED / "iglu-gitlab")]
+IGLU_DIRS = [str(IGLU_CENTRAL), str(IGLU_GITLAB)]
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
@@ -141,13 +140,6 @@ def labels_in_list(page: Page, prefix: str) -> list[str]:
             .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
             .map((r) => [...r.querySelectorAll('.chip')].map((c) => c.textContent).find((t) => t.startsWith(prefix)))
             .filter(Boolean)""", prefix)
-
-
-def free_port() -> int:
-    """Return a port nobody listens on (bound explicitly, the server sets SO_REUSEADDR and can rebind it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_on(app: Any, port: int) -> Server:
