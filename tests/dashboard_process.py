@@ -9,17 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
-LINK_CLICK = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
+from support import IGLU_CENTRAL, IGLU_GITLAB
 
 
 @contextmanager
 def dashboard_process(db: Path) -> Iterator[str]:
     """Start a dashboard on a free port with offline Iglu repositories; yield its URL; stop it."""
     command = [sys.executable, "-m", "micro_dashboard", "serve", "--port", "0", "--db", str(db),
-               "--no-default-registries", "--iglu-dir", str(SHARED / "iglu-central"),
-               "--iglu-dir", str(SHARED / "iglu-gitlab")]
+               "--no-default-registries", "--iglu-dir", str(IGLU_CENTRAL),
+               "--iglu-dir", str(IGLU_GITLAB)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         printed = []

@@ -18,6 +18,16 @@ IGLU_CENTRAL = SHARED / "iglu-central"
 IGLU_GITLAB = SHARED / "iglu-gitlab"
 GITLAB_STANDARD_FILE = IGLU_GITLAB / "schemas" / "com.gitlab" / "gitlab_standard" / "jsonschema" / "1-1-8"
 
+# Schemas of those repositories that many tests send or look up.
+SP = "iglu:com.snowplowanalytics.snowplow"
+LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
+WEB_PAGE = f"{SP}/web_page/jsonschema/1-0-0"
+CLIENT_SESSION = f"{SP}/client_session/jsonschema/1-0-2"
+MOBILE_CONTEXT = f"{SP}/mobile_context/jsonschema/1-0-3"
+APPLICATION_ERROR = f"{SP}/application_error/jsonschema/1-0-2"
+GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
+BAD_ROW_SCHEMA = f"{SP}.badrows/schema_violations/jsonschema/2-0-1"
+
 
 def require_iglu_repositories() -> None:
     """Fail (never skip: a skipped test hides a broken setup) unless both static Iglu repositories are there."""

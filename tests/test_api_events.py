@@ -6,11 +6,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
-from sending import GITLAB_STANDARD, LINK_CLICK, contexts, gitlab_event, pixel, tp2, unstruct_b64
+from sending import contexts, gitlab_event, pixel, tp2, unstruct_b64
+from support import GITLAB_STANDARD, IGLU_CENTRAL, IGLU_GITLAB, LINK_CLICK
 
 from micro_dashboard import create_app
 from micro_dashboard.server import Server
@@ -37,9 +37,8 @@ class Seeded:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """Serve one dashboard for the module, with a struct, two GitLab, a link click and a page view event."""
-    shared = Path(__file__).resolve().parents[2] / "shared"
     app = create_app({"db": str(tmp_path_factory.mktemp("api") / "events.db"), "iglu_defaults": False,
-                      "iglu_dirs": [str(shared / "iglu-central"), str(shared / "iglu-gitlab")]})
+                      "iglu_dirs": [str(IGLU_CENTRAL), str(IGLU_GITLAB)]})
     server = Server(app, "127.0.0.1", 0, threads=16).start()
     try:
         yield Seeded(*_seed(f"http://127.0.0.1:{server.port}"))

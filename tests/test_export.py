@@ -7,8 +7,9 @@ import re
 
 import requests
 from click.testing import CliRunner
-from sending import GITLAB_STANDARD, gitlab_event, pixel, tp2
+from sending import gitlab_event, pixel, tp2
 from snowplow_analytics_sdk.event_transformer import transform
+from support import GITLAB_STANDARD
 
 from micro_dashboard.cli import cli
 from micro_dashboard.pipeline.fields import FIELDS, TIMESTAMPS

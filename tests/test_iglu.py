@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, require_iglu_repositories
+from support import (
+    APPLICATION_ERROR,
+    CLIENT_SESSION,
+    GITLAB_STANDARD,
+    IGLU_CENTRAL,
+    IGLU_GITLAB,
+    LINK_CLICK,
+    MOBILE_CONTEXT,
+    WEB_PAGE,
+    QuietServer,
+    require_iglu_repositories,
+)
 
 from micro_dashboard.iglu import (
     EmbeddedRegistry,
@@ -30,13 +41,6 @@ FIXTURES = Path(__file__).resolve().parent / "iglu_fixtures"
 
 require_iglu_repositories()
 
-SP = "iglu:com.snowplowanalytics.snowplow"
-LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
-WEB_PAGE = f"{SP}/web_page/jsonschema/1-0-0"
-CLIENT_SESSION = f"{SP}/client_session/jsonschema/1-0-2"
-MOBILE_CONTEXT = f"{SP}/mobile_context/jsonschema/1-0-3"
-APPLICATION_ERROR = f"{SP}/application_error/jsonschema/1-0-2"
-GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 UNKNOWN = "iglu:com.acme/thing/jsonschema/1-0-0"
 TIMEOUT = 0.5

@@ -13,17 +13,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, require_iglu_repositories
+from support import (
+    BAD_ROW_SCHEMA,
+    GITLAB_STANDARD,
+    IGLU_CENTRAL,
+    IGLU_GITLAB,
+    LINK_CLICK,
+    SP,
+    QuietServer,
+    require_iglu_repositories,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
 require_iglu_repositories()
 
-SP = "iglu:com.snowplowanalytics.snowplow"
-LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
-GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
 UNKNOWN = "iglu:com.acme/nothing_here/jsonschema/1-0-0"
-BAD_ROW = "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1"
 APIKEY = "0f6e9a8c-secret"
 
 
@@ -167,7 +172,7 @@ def test_pulled_vendor_schemas_resolve_from_the_cache_with_no_registries(tmp_pat
     cached = run("schema", "check", LINK_CLICK, "--no-default-registries", "--db", "tmp.db", cwd=tmp_path)
     assert cached.returncode == 0, cached.stderr
     assert cached.stdout.strip() == f"{LINK_CLICK} resolves from local {IGLU_CENTRAL} (from the schema cache)"
-    other_vendor = run("schema", "check", BAD_ROW, "--no-default-registries", "--db", "tmp.db", cwd=tmp_path)
+    other_vendor = run("schema", "check", BAD_ROW_SCHEMA, "--no-default-registries", "--db", "tmp.db", cwd=tmp_path)
     assert other_vendor.returncode == 1
     assert "registry is configured" in other_vendor.stderr
 

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from dashboard_process import GITLAB_STANDARD, LINK_CLICK, dashboard_process
+from dashboard_process import dashboard_process
 from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJson, StructuredEvent, Tracker
+from support import GITLAB_STANDARD, LINK_CLICK
 
 from micro_dashboard.testing import APIError, MicroDashboard, ReceivedEvent, WaitTimeout
 from micro_dashboard.testing.matching import api_filters, conditions, differences

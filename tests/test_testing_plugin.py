@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from dashboard_process import SHARED, dashboard_process
+from dashboard_process import dashboard_process
+from support import IGLU_CENTRAL, IGLU_GITLAB
 
 pytest_plugins = ["pytester"]
 
@@ -15,7 +16,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def micro_dashboard_config():
-    return {{"iglu_defaults": False, "iglu_dirs": [{str(SHARED / "iglu-central")!r}, {str(SHARED / "iglu-gitlab")!r}]}}
+    return {{"iglu_defaults": False, "iglu_dirs": [{str(IGLU_CENTRAL)!r}, {str(IGLU_GITLAB)!r}]}}
 """
 
 IMPORTS = """

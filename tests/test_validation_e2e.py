@@ -18,23 +18,30 @@ from snowplow_tracker import (
     StructuredEvent,
     Tracker,
 )
-from support import IGLU_CENTRAL, IGLU_GITLAB, QuietServer, free_port, require_iglu_repositories, wait_for
+from support import (
+    APPLICATION_ERROR,
+    BAD_ROW_SCHEMA,
+    CLIENT_SESSION,
+    GITLAB_STANDARD,
+    IGLU_CENTRAL,
+    IGLU_GITLAB,
+    LINK_CLICK,
+    MOBILE_CONTEXT,
+    SP,
+    WEB_PAGE,
+    QuietServer,
+    free_port,
+    require_iglu_repositories,
+    wait_for,
+)
 
 from micro_dashboard import create_app
 from micro_dashboard.server import Server
 
 require_iglu_repositories()
 
-SP = "iglu:com.snowplowanalytics.snowplow"
-LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
-WEB_PAGE = f"{SP}/web_page/jsonschema/1-0-0"
-CLIENT_SESSION = f"{SP}/client_session/jsonschema/1-0-2"
-MOBILE_CONTEXT = f"{SP}/mobile_context/jsonschema/1-0-3"
-APPLICATION_ERROR = f"{SP}/application_error/jsonschema/1-0-2"
-GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
 THING = "iglu:com.acme/thing/jsonschema/1-0-0"
 UNKNOWN = "iglu:com.acme/nothing_here/jsonschema/1-0-0"
-BAD_ROW_SCHEMA = "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1"
 THING_SCHEMA = {
     "$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
     "self": {"vendor": "com.acme", "name": "thing", "format": "jsonschema", "version": "1-0-0"},
