@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
+
+from support import IGLU_CENTRAL, LINK_CLICK, SP, QuietServer, free_port, wait_for
 
 from micro_dashboard.config import Settings
 from micro_dashboard.iglu_setup import build_checker
 from micro_dashboard.pipeline import RawPayload, process
 from micro_dashboard.store import Store
-
-REPO = Path(__file__).resolve().parents[1]
-IGLU_CENTRAL = REPO.parent / "shared" / "iglu-central"
-SP = "iglu:com.snowplowanalytics.snowplow"
-LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
 
 
 def link_click(data: dict) -> RawPayload:
@@ -30,25 +23,11 @@ def link_click(data: dict) -> RawPayload:
                       [], "127.0.0.1", None, None, "localhost", None, int(time.time() * 1000))
 
 
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    """Poll a condition for a few seconds (the re-check runs in a background thread)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_a_row_committed_after_its_schema_resolved_is_rechecked(tmp_path: Path) -> None:
-    registry = socket.socket()
-    registry.bind(("127.0.0.1", 0))  # reserve a port nothing answers on yet
-    port = registry.getsockname()[1]
-    registry.close()
+    port = free_port()  # a port nothing answers on yet
     store = Store(str(tmp_path / "events.db"))
     checker = build_checker(Settings.load({"db": store.path, "iglu_defaults": False,
                                            "iglu_registries": [f"http://127.0.0.1:{port}"]}), store)
-    handler = partial(QuietDirectory, directory=str(IGLU_CENTRAL))
     server = None
     try:
         # Decoded while the registry was unreachable...
@@ -56,24 +35,16 @@ def test_a_row_committed_after_its_schema_resolved_is_rechecked(tmp_path: Path) 
         late_outcome = process(late, checker)
         assert late_outcome.events[0].unverified
         # ...then the registry comes up and the schema resolves, while nothing is stored yet to re-check...
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+        server = QuietServer(IGLU_CENTRAL, port=port)
         checker.resolver.forget()  # skip the back-off a real dashboard would wait out
         assert checker.check(LINK_CLICK, {"targetUrl": "https://example.org"}).status == "valid"
         checker.idle()  # the re-check this triggered has run and found nothing stored
         # ...and the row is committed only now: the commit hook re-checks it.
         [row] = store.save(late, late_outcome)
-        assert wait_until(lambda: not store.query("SELECT unverified FROM events WHERE id = ?", [row.id])[0][0])
+        assert wait_for(lambda: not store.query("SELECT unverified FROM events WHERE id = ?", [row.id])[0][0])
         assert store.query("SELECT status FROM entities WHERE event_row = ?", [row.id])[0][0] == "valid"
     finally:
         if server:
-            server.shutdown()
-            server.server_close()
+            server.close()
         store.close()
 
-
-class QuietDirectory(SimpleHTTPRequestHandler):
-    """Serve a static Iglu repository without logging."""
-
-    def log_message(self, *args: object) -> None:
-        pass
