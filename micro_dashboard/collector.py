@@ -7,16 +7,16 @@ import logging
 import time
 import uuid
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from .pipeline import Outcome, RawPayload, failures, process
+from .pipeline.enrich import ANONYMOUS_NUID
 
 bp = Blueprint("collector", __name__)
 log = logging.getLogger(__name__)
 
 PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_CACHE = "no-cache, no-store, must-revalidate"
-ANONYMOUS_NUID = "00000000-0000-0000-0000-000000000000"
 ANONYMOUS_DROPPED_HEADERS = frozenset(["x-forwarded-for", "x-real-ip", "cookie"])
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Two-segment paths that belong to the dashboard itself, never to a webhook vendor.
@@ -81,12 +81,18 @@ def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
     """Decode and store the current request; return the payload and whether it was within the size limit."""
     settings = current_app.config["SETTINGS"]
     raw = raw_payload(vendor, version, path, settings.max_body_bytes)
+    store = current_app.config["STORE"]
+    outcome = process(raw, current_app.config["CHECKER"], max_body_bytes=settings.max_body_bytes)
     try:
-        outcome = process(raw, current_app.config["CHECKER"], max_body_bytes=settings.max_body_bytes)
-    except Exception as exc:  # a bug in decoding must not lose the request nor fail the tracker
-        log.exception("pipeline failed on %s %s", raw.method, raw.path)
-        outcome = Outcome([], [failures.internal_error(raw, f"micro-dashboard failed to decode this request: {exc!r}")])
-    current_app.config["STORE"].save(raw, outcome)
+        store.save(raw, outcome)
+    except Exception as exc:  # what was decoded could not be stored (a bug): keep the request with the reason
+        log.exception("storing %s %s failed", raw.method, raw.path)
+        reason = f"micro-dashboard failed to store what it decoded from this request: {exc!r}"
+        try:
+            store.save(raw, Outcome([], [failures.internal_error(raw, reason)]))
+        except Exception:  # the database itself refuses writes: 503 so that the tracker sends it again
+            log.exception("storing %s %s failed again", raw.method, raw.path)
+            abort(503, "micro-dashboard could not store this request; send it again")
     return raw, raw.body_size <= settings.max_body_bytes
 
 

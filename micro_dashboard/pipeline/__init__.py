@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from . import failures
@@ -13,6 +14,7 @@ __all__ = ["AcceptAll", "Entity", "Event", "Failure", "Outcome", "Problem", "Raw
            "Verdict", "process"]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def process(
@@ -24,7 +26,19 @@ def process(
     """Decode every event in a raw request, checking self-describing data with `checker`."""
     if raw.body_size > max_body_bytes:
         return Outcome([], [failures.size_violation(raw, max_body_bytes)])
-    params_list, payload_failures = extract(raw)
+    try:
+        params_list, payload_failures = extract(raw)
+    except Exception as exc:  # a bug here must not lose the request: it is kept with the reason
+        log.exception("extracting events from %s %s failed", raw.method, raw.path)
+        return Outcome([], [failures.internal_error(raw, f"micro-dashboard failed to read this request: {exc!r}")])
     checker = checker or AcceptAll()
     now = now if now is not None else int(time.time() * 1000)
-    return Outcome([enrich(raw, params, checker, now) for params in params_list], payload_failures)
+    events = []
+    for params in params_list:
+        try:
+            events.append(enrich(raw, params, checker, now))
+        except Exception as exc:  # one event that trips a bug must not take the rest of its batch with it
+            log.exception("decoding an event of %s %s failed", raw.method, raw.path)
+            message = f"micro-dashboard failed to decode this event: {exc!r}"
+            payload_failures.append(failures.internal_error(raw, message, params))
+    return Outcome(events, payload_failures)

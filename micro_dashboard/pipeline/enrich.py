@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -15,16 +16,21 @@ from .. import __version__
 from . import failures
 from .fields import MAX_LENGTHS
 from .model import Entity, Event, Problem, RawPayload, SchemaChecker
+from .payload import loads_strict
 
 TOOL = f"micro-dashboard-{__version__}"
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-INT_RE = re.compile(r"^[+-]?\d+$")
-DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-DIMENSIONS_RE = re.compile(r"^(\d+)x(\d+)$")
+# Patterns are used with fullmatch and ASCII digits only: `$` would let a trailing newline through, and `\d`
+# would accept other scripts' digits, which Enrich rejects.
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+INT_RE = re.compile(r"[+-]?[0-9]+")
+DECIMAL_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+DIMENSIONS_RE = re.compile(r"([0-9]+)x([0-9]+)")
+INT32 = (-(2**31), 2**31 - 1)  # Enrich parses integer fields as Java ints
 IGLU_URI = re.compile(
     r"^iglu:([a-zA-Z0-9-_.]+)/([a-zA-Z0-9-_]+)/([a-zA-Z0-9-_]+)/([1-9][0-9]*(?:-(?:0|[1-9][0-9]*)){2})$"
 )
 PLATFORMS = frozenset("web mob pc srv app tv cnsl iot headset".split())
+ANONYMOUS_NUID = "00000000-0000-0000-0000-000000000000"
 MAX_TIMESTAMP = 253402300799999  # 9999-12-31T23:59:59.999Z, as Enrich bounds it
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
@@ -47,27 +53,29 @@ def _string(value: str) -> str:
 
 
 def _integer(value: str) -> int:
-    if not INT_RE.match(value):
+    if not INT_RE.fullmatch(value):
         raise ValueError("is not an integer")
+    if not INT32[0] <= int(value) <= INT32[1]:
+        raise ValueError(f"is out of range (an integer from {INT32[0]} to {INT32[1]})")
     return int(value)
 
 
 def _decimal(value: str) -> float | None:
     if value == "null":
         return None
-    if not DECIMAL_RE.match(value):
+    if not DECIMAL_RE.fullmatch(value) or not math.isfinite(float(value)):
         raise ValueError("is not a number")
     return float(value)
 
 
 def _timestamp(value: str) -> int:
-    if not INT_RE.match(value) or not 0 <= int(value) <= MAX_TIMESTAMP:
+    if not INT_RE.fullmatch(value) or not 0 <= int(value) <= MAX_TIMESTAMP:
         raise ValueError("is not a timestamp in milliseconds since the epoch")
     return int(value)
 
 
 def _uuid(value: str) -> str:
-    if not UUID_RE.match(value):
+    if not UUID_RE.fullmatch(value):
         raise ValueError("is not a valid UUID")
     return value.lower()
 
@@ -166,8 +174,8 @@ class EventBuilder:
                 self.parse(param, field, parser)
         for param, (width, height) in DIMENSION_PARAMS.items():
             if param in p:
-                match = DIMENSIONS_RE.match(p[param])
-                if match:
+                match = DIMENSIONS_RE.fullmatch(p[param])
+                if match and max(int(match[1]), int(match[2])) <= INT32[1]:
                     self.fields[width], self.fields[height] = int(match[1]), int(match[2])
                 else:
                     self.atomic_error(param, width.rsplit("width", 1)[0] + "size", p[param],
@@ -217,7 +225,10 @@ class EventBuilder:
         f["v_etl"] = TOOL
         f["user_ipaddress"] = p.get("ip") or raw.ip
         f["useragent"] = p.get("ua") or raw.useragent
-        f["network_userid"] = p.get("tnuid") or p.get("nuid") or raw.network_userid
+        # A tracker-set tnuid overrides everything; an nuid parameter overrides the collector's id, except on an
+        # SP-Anonymous request, whose id stays the anonymous zeros.
+        nuid = None if raw.network_userid == ANONYMOUS_NUID else p.get("nuid")
+        f["network_userid"] = p.get("tnuid") or nuid or raw.network_userid
 
     def map_urls(self) -> None:
         """Set page and referrer URLs and their parts; the page URL falls back to the Referer header."""
@@ -235,7 +246,7 @@ class EventBuilder:
                 continue
             self.fields[f"{prefix}_urlscheme"] = parts.scheme
             self.fields[f"{prefix}_urlhost"] = parts.hostname
-            self.fields[f"{prefix}_urlport"] = port or (443 if parts.scheme == "https" else 80)
+            self.fields[f"{prefix}_urlport"] = port if port is not None else (443 if parts.scheme == "https" else 80)
             self.fields[f"{prefix}_urlpath"] = parts.path or None
             self.fields[f"{prefix}_urlquery"] = parts.query or None
             self.fields[f"{prefix}_urlfragment"] = parts.fragment or None
@@ -256,16 +267,27 @@ class EventBuilder:
         else:
             return None
         try:
-            return param, json.loads(text)
+            return param, loads_strict(text)
         except json.JSONDecodeError as exc:
             what = "is empty: an empty value is not JSON" if not text else f"is not JSON: {exc.msg}"
             self.not_json(param, text, what)
             return None
+        except ValueError as exc:
+            self.not_json(param, text, f"is not JSON: {exc}")
+            return None
 
     def self_describing(self, param: str, value: Any, expected: tuple[str, ...] | None = None) -> bool:
-        """Check that a value is {schema: <iglu uri>, data: ...}, and optionally which schema it names."""
+        """Check that a value is {schema: <iglu uri>, data: ...}, and optionally which schema it names.
+
+        Entities and the inner event may hold nothing else (the contexts and unstruct_event schemas say
+        additionalProperties: false); the outer wrappers are read leniently, as Snowplow reads them.
+        """
         if not isinstance(value, dict) or "schema" not in value or "data" not in value:
             self.not_iglu(param, value, "is not self-describing JSON: it needs exactly a schema and a data key")
+            return False
+        if expected is None and set(value) != {"schema", "data"}:
+            extra = ", ".join(sorted(set(value) - {"schema", "data"}))
+            self.not_iglu(param, value, f"is not self-describing JSON: it has {extra} besides schema and data")
             return False
         if not isinstance(value["schema"], str) or not IGLU_URI.match(value["schema"]):
             self.not_iglu(param, value, f"has schema {describe_short(value['schema'])}, which is not an iglu URI "
@@ -334,7 +356,8 @@ class EventBuilder:
         if f.get("true_tstamp") is not None:
             f["derived_tstamp"] = f["true_tstamp"]
         elif created is not None and sent is not None and created < sent:
-            f["derived_tstamp"] = f["collector_tstamp"] - (sent - created)
+            # A device clock wildly off (dtm=0, stm in year 9999) must not push it before the epoch.
+            f["derived_tstamp"] = max(0, f["collector_tstamp"] - (sent - created))
         else:
             f["derived_tstamp"] = f["collector_tstamp"]
 

@@ -151,11 +151,12 @@ def atomic_report(param: str, message: str, keyword: str) -> dict[str, Any]:
     return {"message": message, "path": param, "keyword": keyword, "targets": []}
 
 
-def internal_error(raw: RawPayload, message: str) -> Failure:
-    """Record that decoding a request failed inside micro-dashboard (a bug), keeping the request."""
+def internal_error(raw: RawPayload, message: str, parameters: dict[str, str] | None = None) -> Failure:
+    """Record that decoding a request (or one of its events) failed inside micro-dashboard, keeping the data."""
     failure = {"timestamp": iso_timestamp(raw.timestamp),
                "messages": [{"enrichment": None, "message": {"error": message[:512]}}]}
-    return bad_row("enrichment_failures", failure, raw_event_payload(raw, {}, {}), [Problem("request", message)])
+    payload = raw_event_payload(raw, parameters or {}, {})
+    return bad_row("enrichment_failures", failure, payload, [Problem("request", message)])
 
 
 def schema_violation(

@@ -29,6 +29,18 @@ class QueryStringError(ValueError):
     """The query string is not valid percent-encoded UTF-8."""
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_strict(text: str) -> Any:
+    """Parse JSON as Snowplow does: NaN and Infinity are not JSON, and nesting too deep to read is an error."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to read") from None
+
+
 def parse_query(querystring: str) -> dict[str, str]:
     """Parse a form-encoded query string split on `&` and `;`; for a repeated key the last value wins."""
     try:
@@ -103,9 +115,11 @@ def _decode_json_body(raw: RawPayload) -> tuple[Any, Problem | None]:
     except UnicodeDecodeError as exc:
         return None, Problem("body", f"the body is not UTF-8 (byte {exc.start} is invalid)")
     try:
-        return json.loads(text), None
+        return loads_strict(text), None
     except json.JSONDecodeError as exc:
         return None, Problem("body", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except ValueError as exc:
+        return None, Problem("body", f"the body is not JSON: {exc}")
 
 
 def extract_tp2_post(raw: RawPayload, query: dict[str, str]) -> Extraction:
