@@ -8,11 +8,7 @@ import uuid
 from typing import Any
 
 import requests
-from support import GITLAB_STANDARD
-
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
-CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
-UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+from support import CONTEXTS, GITLAB_STANDARD, PAYLOAD_DATA, UNSTRUCT
 
 
 def eid() -> str:

@@ -20,6 +20,9 @@ GITLAB_STANDARD_FILE = IGLU_GITLAB / "schemas" / "com.gitlab" / "gitlab_standard
 
 # Schemas of those repositories that many tests send or look up.
 SP = "iglu:com.snowplowanalytics.snowplow"
+PAYLOAD_DATA = f"{SP}/payload_data/jsonschema/1-0-4"
+CONTEXTS = f"{SP}/contexts/jsonschema/1-0-0"
+UNSTRUCT = f"{SP}/unstruct_event/jsonschema/1-0-0"
 LINK_CLICK = f"{SP}/link_click/jsonschema/1-0-1"
 WEB_PAGE = f"{SP}/web_page/jsonschema/1-0-0"
 CLIENT_SESSION = f"{SP}/client_session/jsonschema/1-0-2"

@@ -10,17 +10,13 @@ from typing import Any
 import pytest
 import requests
 from snowplow_checks import IGLU_DIRS, wait_for_count
-from support import QuietServer
+from support import LINK_CLICK, UNSTRUCT, WEB_PAGE, QuietServer
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 UMD = REPO / ".node" / "node_modules" / "@snowplow" / "browser-tracker" / "dist" / "index.umd.min.js"
 SNOWPLOW = "com.snowplowanalytics.snowplow"
-WEB_PAGE = f"iglu:{SNOWPLOW}/web_page/jsonschema/1-0-0"
-LINK_CLICK = f"iglu:{SNOWPLOW}/link_click/jsonschema/1-0-1"
-CONTEXTS = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-0"
-UNSTRUCT = f"iglu:{SNOWPLOW}/unstruct_event/jsonschema/1-0-0"
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Browser tracker test</title><script src="/sp.js"></script></head>

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import PAYLOAD_DATA
 
 from micro_dashboard.store import Store
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 # The flags issue 2 asks for, each with its environment variable.
 ISSUE_FLAGS = ["--host", "--port", "--db", "--max-events", "--max-age", "--path-alias", "--enable-redirect"]
 CLI = [sys.executable, "-m", "micro_dashboard"]

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from snowplow_checks import IGLU_DIRS, bad_row_errors
+from support import LINK_CLICK, PAYLOAD_DATA
 
 from micro_dashboard import create_app
 
@@ -19,7 +20,6 @@ PIXEL_B64 = "R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw=="
 PIXEL = base64.b64decode(PIXEL_B64)
 NO_CACHE = "no-cache, no-store, must-revalidate"
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 ZERO_NUID = "00000000-0000-0000-0000-000000000000"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PV = {"e": "pv", "p": "web", "tv": "js-4.0.0", "url": "http://localhost:3000/"}
@@ -281,7 +281,6 @@ def test_unknown_vendor_get_answers_the_pixel(client):
 # -- Iglu webhook ---------------------------------------------------------------------------------------------
 
 
-LINK_CLICK = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 
 

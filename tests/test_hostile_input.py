@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import requests
 from snowplow_checks import IGLU_DIRS, bad_row_errors
+from support import PAYLOAD_DATA
 
 from micro_dashboard import create_app
 from micro_dashboard.server import Server
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
 WHOLE = "Error while extracting event(s) from collector payload and validating it/them."
 ONE = "Error while validating the event."

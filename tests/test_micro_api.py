@@ -11,17 +11,13 @@ from urllib.parse import urlencode
 
 import pytest
 from snowplow_checks import IGLU_DIRS, bad_row_errors
+from support import CONTEXTS, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, WEB_PAGE
 
 from micro_dashboard import __version__
 from micro_dashboard.pipeline.fields import FIELDS
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 TP2 = f"/{SNOWPLOW}/tp2"
-PAYLOAD_DATA = f"iglu:{SNOWPLOW}/payload_data/jsonschema/1-0-4"
-CONTEXTS = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-0"
-UNSTRUCT = f"iglu:{SNOWPLOW}/unstruct_event/jsonschema/1-0-0"
-WEB_PAGE = f"iglu:{SNOWPLOW}/web_page/jsonschema/1-0-0"
-LINK_CLICK = f"iglu:{SNOWPLOW}/link_click/jsonschema/1-0-1"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 PAGE_VIEW_SCHEMA = f"iglu:{SNOWPLOW}/page_view/jsonschema/1-0-0"
 STRUCT_SCHEMA = "iglu:com.google.analytics/event/jsonschema/1-0-0"

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from snowplow_checks import bad_row_errors
+from support import CONTEXTS, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, WEB_PAGE
 
 from micro_dashboard import __version__
 from micro_dashboard.pipeline import Event, Outcome, RawPayload, Verdict, process
@@ -17,12 +18,7 @@ from micro_dashboard.pipeline.fields import FIELDS, flat_key, iso_timestamp, to_
 from micro_dashboard.pipeline.model import Problem
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
-PAYLOAD_DATA = f"iglu:{SNOWPLOW}/payload_data/jsonschema/1-0-4"
-CONTEXTS = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-0"
 CONTEXTS_101 = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1"
-UNSTRUCT = f"iglu:{SNOWPLOW}/unstruct_event/jsonschema/1-0-0"
-WEB_PAGE = f"iglu:{SNOWPLOW}/web_page/jsonschema/1-0-0"
-LINK_CLICK = f"iglu:{SNOWPLOW}/link_click/jsonschema/1-0-1"
 ATOMIC = f"iglu:{SNOWPLOW}/atomic/jsonschema/1-0-0"
 NUID = "c0ffee00-0000-4000-8000-000000000001"
 EID = "5b2f6c0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"

@@ -25,14 +25,13 @@ from snowplow_tracker import (
     Tracker,
 )
 from snowplow_tracker import __version__ as tracker_version
+from support import LINK_CLICK, WEB_PAGE
 
 from micro_dashboard import create_app
 from micro_dashboard.pipeline.fields import FIELDS
 from micro_dashboard.server import Server
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
-WEB_PAGE = f"iglu:{SNOWPLOW}/web_page/jsonschema/1-0-0"
-LINK_CLICK = f"iglu:{SNOWPLOW}/link_click/jsonschema/1-0-1"
 SCREEN_VIEW = "iglu:com.snowplowanalytics.mobile/screen_view/jsonschema/1-0-0"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 PAGE_ID = "6d3f0c5e-9a1b-4c2d-8e7f-0a1b2c3d4e5f"

@@ -9,14 +9,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE
 
 from micro_dashboard.pipeline import Event, Outcome, RawPayload, process
 from micro_dashboard.store import Store
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
-CONTEXTS = f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-0"
-WEB_PAGE = f"iglu:{SNOWPLOW}/web_page/jsonschema/1-0-0"
-PAYLOAD_DATA = f"iglu:{SNOWPLOW}/payload_data/jsonschema/1-0-4"
 
 
 def raw(query: str = "", body: bytes | None = None, timestamp: int | None = None) -> RawPayload:

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 from snowplow_tracker import Emitter, PageView, SelfDescribingJson, StructuredEvent, Subject, Tracker
-from support import IGLU_CENTRAL, IGLU_GITLAB, free_port
+from support import CONTEXTS, IGLU_CENTRAL, IGLU_GITLAB, PAYLOAD_DATA, WEB_PAGE, free_port
 
 from micro_dashboard.demo import send_demo_burst
 from micro_dashboard.server import Server
@@ -27,9 +27,6 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 IGLU_DIRS = [str(IGLU_CENTRAL), str(IGLU_GITLAB)]
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
-CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
-WEB_PAGE = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
 WAIT_MS = 8000
 XSS = ["<script>window.__xss=1</script>", '<img src=x onerror="window.__xss=1">', '"><svg onload=window.__xss=1>']
 
