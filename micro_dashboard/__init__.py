@@ -42,5 +42,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
     app.register_blueprint(ui.bp)
-    live.sock.init_app(app)
+    live.init_app(app, settings.threads)
     return app

@@ -63,7 +63,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, th
     }
     settings = Settings.load(overrides)
     app = create_app(settings)
-    server = Server(app, settings.host, settings.port, threads=settings.threads)
+    server = Server(app, settings.host, settings.port)
     try:
         server.prepare()
     except OSError as exc:

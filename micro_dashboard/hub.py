@@ -47,6 +47,7 @@ class Hub:
         self._generation = 0
         store.on_commit(self.publish)
         store.on_reset(self.publish_reset)
+        store.on_prune(self.publish_pruned)
 
     def subscribe(self) -> Subscription:
         """Start receiving envelopes."""
@@ -83,6 +84,10 @@ class Hub:
     def publish_reset(self) -> None:
         """Tell every client that rows were deleted, and wake every waiter."""
         self._broadcast([{"type": "reset", "data": self.store.counts()}])
+
+    def publish_pruned(self, oldest_id: int) -> None:
+        """Tell every client that retention deleted the rows before `oldest_id`."""
+        self._broadcast([{"type": "pruned", "data": {"oldest_id": oldest_id, "counts": self.store.counts()}}])
 
     @property
     def generation(self) -> int:

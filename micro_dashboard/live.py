@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 from dataclasses import asdict
 
-from flask import current_app, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_sock import Sock
 
 sock = Sock()
 PING_SECONDS = 1.0  # how often an idle socket checks that its client is still there
 REPLAY_BATCH = 500
+# Requests that hold a server thread for as long as they stay open.
+LONG_LIVED_PATHS = frozenset(["/ws", "/api/wait"])
+RESERVED_THREADS = 16  # never taken by long-lived requests, so the collector always answers
+
+
+def init_app(app: Flask, threads: int) -> None:
+    """Serve /ws, and keep sockets and waiters from taking the threads the collector needs."""
+    sock.init_app(app)
+    slots = threading.BoundedSemaphore(max(1, threads - RESERVED_THREADS))
+
+    @app.before_request
+    def take_a_long_lived_slot() -> Response | tuple[Response, int] | None:
+        if request.path not in LONG_LIVED_PATHS:
+            return None
+        since = request.args.get("since")
+        if request.path == "/ws" and since and not re.fullmatch(r"[0-9]{1,18}", since):
+            return jsonify({"error": "since must be a row id (a whole number)", "detail": {"since": since}}), 400
+        if not slots.acquire(blocking=False):
+            message = (f"too many open websockets and waits ({threads - RESERVED_THREADS}); close some, "
+                       "or start micro-dashboard with more --threads")
+            response = jsonify({"error": message, "detail": None})
+            response.headers["Retry-After"] = "1"
+            return response, 503
+        g.long_lived_slot = True
+        return None
+
+    @app.teardown_request
+    def give_the_slot_back(_exc: BaseException | None) -> None:
+        if g.pop("long_lived_slot", False):
+            slots.release()
 
 
 @sock.route("/ws")

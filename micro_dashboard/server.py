@@ -27,21 +27,31 @@ class WebSocketGateway(wsgi.Gateway_10):
         if "werkzeug.socket" not in self.env:
             return super().respond()
         response = self.req.server.wsgi_app(self.env, self.start_response)
-        if hasattr(response, "close"):
-            response.close()
-        # The websocket handshake and frames were written on the raw socket; nothing more may be sent on it.
-        self.req.sent_headers = True
-        self.req.close_connection = True
-        # simple-websocket already closed the socket; cheroot's shutdown() of it would fail with EBADF,
-        # which cheroot treats as fatal and stops the whole server.
-        self.req.conn.linger = True
+        try:
+            if self.env["werkzeug.socket"].fileno() == -1:
+                # The websocket handshake and frames went over the raw socket, which simple-websocket has
+                # closed: nothing more may be sent, and cheroot's shutdown() of it would fail with EBADF,
+                # which cheroot treats as fatal and stops the whole server.
+                self.req.sent_headers = True
+                self.req.close_connection = True
+                self.req.conn.linger = True
+                return
+            # The app refused the upgrade (a bad cursor, no free slot): send its answer like any other.
+            for chunk in filter(None, response):
+                self.write(chunk)
+            self.req.ensure_headers_sent()
+        finally:
+            if hasattr(response, "close"):
+                response.close()
 
 
 
 class Server:
     """A multi-threaded HTTP server for the app that can run in the foreground or in a background thread."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 9091, threads: int = 64):
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 9091, threads: int | None = None):
+        # The app's own setting by default: it also sizes how many threads websockets and waits may hold.
+        threads = threads or app.config["SETTINGS"].threads
         self._server = wsgi.Server((host, port), app, numthreads=threads, max=threads,
                                    server_name="micro-dashboard", timeout=30, shutdown_timeout=2,
                                    request_queue_size=128)

@@ -354,6 +354,18 @@ const feed = new LiveFeed({
       closeDetail();
       reload();
     },
+    pruned({oldest_id: oldestId, counts}) {
+      // Retention (--max-events, --max-age) deleted the oldest rows: drop them here too, without a reload.
+      state.counts = {...counts};
+      const kept = state.rows.filter((r) => r.id >= oldestId);
+      if (kept.length !== state.rows.length) {
+        for (const row of state.rows) if (row.id < oldestId) state.byId.delete(row.id);
+        state.total = Math.max(0, state.total - (state.rows.length - kept.length));
+        state.rows = kept;
+        listView.invalidate();
+      }
+      showCounts();
+    },
     state: showConnection,
     async poll(since) {
       const [counts, {events, lastId}] = await Promise.all([api('/micro/all'), fetchSince(

@@ -77,7 +77,7 @@ def hanging_url() -> Iterator[str]:
 @pytest.fixture
 def app_config(tmp_path: Path) -> dict:
     """Return the settings of a test app: a temporary database and no internet registries."""
-    return {"db": str(tmp_path / "events.db"), "iglu_defaults": False}
+    return {"db": str(tmp_path / "events.db"), "iglu_defaults": False, "threads": 32}
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
     """Serve the app with the production server on 127.0.0.1 and a free port."""
-    server = Server(app, "127.0.0.1", 0, threads=32).start()
+    server = Server(app, "127.0.0.1", 0).start()
     yield LiveServer(app, server)
     server.stop()
 

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from flask import Flask
 from sending import pixel, tp2
 
+from micro_dashboard import create_app
 from micro_dashboard.server import Server
 
 
@@ -93,11 +93,13 @@ def test_bad_wait_parameters_are_400(live_server, query: str) -> None:
 
 
 @pytest.fixture
-def roomy_server(app: Flask) -> Iterator[str]:
-    """Serve the app with enough threads for 50 waiters and the senders."""
-    server = Server(app, "127.0.0.1", 0, threads=80).start()
+def roomy_server(app_config: dict) -> Iterator[str]:
+    """Serve an app with enough threads for 50 waiters and the senders."""
+    app = create_app({**app_config, "threads": 80})
+    server = Server(app, "127.0.0.1", 0).start()
     yield f"http://127.0.0.1:{server.port}"
     server.stop()
+    app.config["STORE"].close()
 
 
 def test_fifty_concurrent_waiters_are_all_released(roomy_server: str) -> None:

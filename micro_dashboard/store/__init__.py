@@ -84,7 +84,10 @@ class Store:
         self._local = threading.local()
         self._listeners: list[Callable[[list[Summary]], None]] = []
         self._reset_listeners: list[Callable[[], None]] = []
+        self._prune_listeners: list[Callable[[int], None]] = []
         self._last_age_prune = 0.0
+        self._writes_since_prune = 0
+        self._pruned = False  # set by the writer thread when retention deleted rows in the current batch
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         schema.create(sqlite_utils.Database(self._writer))
@@ -122,6 +125,10 @@ class Store:
         """Call `callback` after rows were deleted, so that views can resync."""
         self._reset_listeners.append(callback)
 
+    def on_prune(self, callback: Callable[[int], None]) -> None:
+        """Call `callback` with the oldest remaining row id after retention deleted the rows before it."""
+        self._prune_listeners.append(callback)
+
     def _notify(self, callbacks: Iterable[Callable[..., None]], *args: Any) -> None:
         for callback in callbacks:
             try:
@@ -145,6 +152,10 @@ class Store:
 
     def _after_commit(self, jobs: list[Job]) -> None:
         self._notify(self._listeners, [summary for job in jobs for summary in job.result])
+        if self._pruned:
+            self._pruned = False
+            oldest = self.reader.execute("SELECT coalesce(min(id), 0) FROM events").fetchone()[0]
+            self._notify(self._prune_listeners, oldest)
 
     def _insert_request(self, conn: sqlite3.Connection, raw: RawPayload) -> int:
         cur = conn.execute(
@@ -200,15 +211,19 @@ class Store:
 
     def _prune(self, conn: sqlite3.Connection) -> None:
         """Apply retention inside the current write transaction."""
-        if self.max_events:
+        self._writes_since_prune += 1
+        # Finding the cutoff walks max_events index entries, so it runs every few writes: the table may
+        # exceed the limit by that many rows for a moment, and a write stays cheap with a large limit.
+        if self.max_events and self._writes_since_prune >= min(100, max(1, self.max_events // 100)):
+            self._writes_since_prune = 0
             cutoff = conn.execute("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?",
                                   (self.max_events,)).fetchone()
             if cutoff:
-                self._delete_where(conn, "id <= ?", (cutoff[0],))
+                self._pruned |= self._delete_where(conn, "id <= ?", (cutoff[0],)) > 0
         if self.max_age and time.monotonic() - self._last_age_prune > 1.0:
             self._last_age_prune = time.monotonic()
             oldest = int((time.time() - self.max_age) * 1000)
-            self._delete_where(conn, "collector_tstamp < ?", (oldest,))
+            self._pruned |= self._delete_where(conn, "collector_tstamp < ?", (oldest,)) > 0
 
     def _delete_where(self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
         """Delete event rows matching `where`, their entities and failures, and requests left with no rows."""

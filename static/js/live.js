@@ -9,7 +9,8 @@ const SHOW_RECONNECTING_AFTER_MS = 800; // a quick reconnect should not flash th
 
 export class LiveFeed {
   /**
-   * handlers: {hello(data), event(summary), reset(counts), state(name), poll(since) -> Promise<lastId>}
+   * handlers: {hello(data), event(summary), reset(counts), pruned({oldest_id, counts}), state(name),
+   *            poll(since) -> Promise<lastId>}
    * cursor(): the last row id the page has seen, asked on every (re)connect.
    */
   constructor({handlers, cursor}) {
@@ -86,6 +87,7 @@ export class LiveFeed {
     if (type === 'hello') this.handlers.hello(data);
     else if (type === 'event') this.handlers.event(data);
     else if (type === 'reset') this.handlers.reset(data);
+    else if (type === 'pruned') this.handlers.pruned(data);
     else if (type === 'resync') this.reconnectNow(); // we were too slow: replay from our cursor
   }
 

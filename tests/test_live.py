@@ -1,0 +1,88 @@
+"""The /ws feed and long-lived requests: retention is pushed, bad cursors are refused, the collector never starves."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import simple_websocket
+
+from micro_dashboard import create_app
+from micro_dashboard.live import RESERVED_THREADS
+from micro_dashboard.server import Server
+
+PV = {"e": "pv", "p": "web", "tv": "t"}
+
+
+def serve(app_config: dict, **settings: Any) -> Iterator[tuple[str, Server]]:
+    """Serve an app with these settings on a free port."""
+    app = create_app({**app_config, **settings})
+    server = Server(app, "127.0.0.1", 0).start()
+    yield f"127.0.0.1:{server.port}", server
+    server.stop()
+    app.config["STORE"].close()
+
+
+def envelopes(ws: simple_websocket.Client, wanted: str, timeout: float = 5.0) -> dict[str, Any]:
+    """Read envelopes until one of the wanted type arrives."""
+    while True:
+        envelope = json.loads(ws.receive(timeout=timeout))
+        if envelope["type"] == wanted:
+            return envelope["data"]
+
+
+@pytest.fixture
+def retaining(app_config: dict) -> Iterator[str]:
+    """Serve an app that keeps at most 3 events."""
+    yield from (host for host, _ in serve(app_config, max_events=3))
+
+
+def test_retention_pushes_the_oldest_remaining_row_to_live_clients(retaining: str) -> None:
+    ws = simple_websocket.Client.connect(f"ws://{retaining}/ws?since=0")
+    try:
+        for n in range(5):
+            requests.get(f"http://{retaining}/i", params={**PV, "aid": f"a{n}"}, timeout=10)
+        listed = requests.get(f"http://{retaining}/api/events", timeout=10).json()["events"]
+        oldest = min(e["id"] for e in listed)
+        assert oldest > 1
+        while (pruned := envelopes(ws, "pruned"))["oldest_id"] < oldest:
+            pass  # an earlier prune; the one after the last write says what is left now
+        assert pruned["oldest_id"] == oldest and pruned["counts"]["total"] <= 3
+    finally:
+        ws.close()
+
+
+def test_a_websocket_with_a_cursor_that_is_not_a_row_id_is_refused(live_server: Any) -> None:
+    answer = requests.get(f"{live_server.url}/ws", params={"since": "yesterday"}, timeout=10,
+                          headers={"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert answer.status_code == 400 and "since" in answer.json()["error"]
+
+
+@pytest.fixture
+def small(app_config: dict) -> Iterator[tuple[str, Server]]:
+    """Serve an app with few threads: room for only two long-lived requests."""
+    yield from serve(app_config, threads=RESERVED_THREADS + 2)
+
+
+def test_sockets_and_waits_beyond_their_share_get_503_and_the_collector_still_answers(small) -> None:
+    host, _ = small
+    sockets = [simple_websocket.Client.connect(f"ws://{host}/ws") for _ in range(2)]
+    try:
+        refused = requests.get(f"http://{host}/api/wait", params={"timeout": 5}, timeout=10)
+        assert refused.status_code == 503 and "--threads" in refused.json()["error"]
+        assert refused.headers["Retry-After"] == "1"
+        assert requests.get(f"http://{host}/i", params=PV, timeout=10).status_code == 200
+    finally:
+        for ws in sockets:
+            ws.close()
+    # A slot comes back when its socket closes (the server notices within a second).
+    deadline = time.monotonic() + 10
+    while (answer := requests.get(f"http://{host}/api/wait", params={"timeout": 0}, timeout=10)).status_code == 503:
+        assert time.monotonic() < deadline, "the slots of closed websockets were never given back"
+        time.sleep(0.1)
+    assert answer.status_code in (200, 408)
