@@ -16,6 +16,10 @@ OPERATORS = ("exact", "contains", "startswith", "in", "gt", "gte", "lt", "lte", 
 # Query parameters that steer an endpoint rather than filter events.
 RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])
 TIME_COLUMNS = frozenset(["collector_tstamp"])
+# The largest integer SQLite stores; a filter value beyond it is kept as a float.
+INT64_MAX = 2**63 - 1
+# Times beyond ±8.64e15 ms (JavaScript's Date range, years -271821 to 275760) are rejected.
+MAX_TIME_MS = 8_640_000_000_000_000
 
 Value = str | int | float | bool
 
@@ -114,9 +118,12 @@ def typed(text: str) -> Value:
     """Return a value as the number or boolean it spells, else as the string itself."""
     if text in ("true", "false"):
         return text == "true"
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", text):
+    if re.fullmatch(r"-?[0-9]+", text):
+        number = int(text) if len(text) <= 20 else None
+        if number is not None and -INT64_MAX - 1 <= number <= INT64_MAX:
+            return number
+        return float(text)  # too large for SQLite's integers
+    if re.fullmatch(r"-?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?", text):
         return float(text)
     return text
 
@@ -124,16 +131,19 @@ def typed(text: str) -> Value:
 def parse_time(name: str, text: str) -> int:
     """Parse an ISO-8601 timestamp or epoch milliseconds into epoch milliseconds."""
     text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
+    if re.fullmatch(r"-?[0-9]+", text):
+        if len(text) > 20 or abs(int(text)) > MAX_TIME_MS:
+            raise FilterError(f"{name} is out of range: epoch milliseconds must be within ±{MAX_TIME_MS}",
+                              {"filter": name, "value": text})
         return int(text)
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return int(round(dt.timestamp() * 1000))
+    except (ValueError, OverflowError):
         raise FilterError(f"{name} must be an ISO-8601 time or epoch milliseconds, not {text!r}",
                           {"filter": name, "value": text}) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(round(dt.timestamp() * 1000))
 
 
 def parse_bool(name: str, text: str) -> bool:
@@ -175,6 +185,11 @@ def condition(name: str, text: str) -> Clause:
     if target is None:
         raise FilterError(f"unknown filter {name!r}", {"filter": name, "known": list(COLUMNS) + [
             "valid", "from", "to", "has", "q", "search", "<entity>.<path>", "unstruct.<path>", "param.<key>"]})
+    parts = target.path if isinstance(target, EntityField) else (target.key,) if isinstance(target, Param) else ()
+    bad = next((p for p in parts if '"' in p or "\x00" in p), None)
+    if bad is not None:
+        raise FilterError(f"filter {name!r}: a field name cannot contain a double quote or a NUL character",
+                          {"filter": name, "part": bad})
     is_time = isinstance(target, Column) and target.name in TIME_COLUMNS
 
     def value_of(item: str) -> Any:

@@ -117,3 +117,28 @@ def test_unreadable_search_tokens_are_named(token: str) -> None:
     with pytest.raises(FilterError) as raised:
         parse_search(f"app:web {token}")
     assert token.split('"')[0] in str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "value"), [("99999999999999999999999", 1e23), ("-99999999999999999999999", -1e23),
+                                             ("9223372036854775807", 2**63 - 1), ("9223372036854775808", 2.0**63),
+                                             ("\u00b2", "\u00b2"), ("\u0661\u0662", "\u0661\u0662"),
+                                             ("1\u00b2", "1\u00b2")])
+def test_typed_never_gives_an_int_sqlite_cannot_bind(text: str, value: object) -> None:
+    assert typed(text) == value and type(typed(text)) is type(value)
+
+
+@pytest.mark.parametrize("pair", [("from", "9" * 30), ("to", "-" + "9" * 17), ("collector_tstamp__gt", "9" * 5000),
+                                  ("collector_tstamp__in", "1,99999999999999999999"), ("from", "\u00b2")])
+def test_times_out_of_range_or_with_unicode_digits_are_named(pair: tuple[str, str]) -> None:
+    with pytest.raises(FilterError) as raised:
+        clauses(pair)
+    assert raised.value.detail["filter"] == pair[0] and pair[0] in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ['gitlab_standard.a"b', "unstruct.x\x00", 'param.k"'])
+def test_field_names_sqlite_cannot_hold_are_named(name: str) -> None:
+    with pytest.raises(FilterError) as raised:
+        clauses((name, "1"))
+    assert raised.value.detail["filter"] == name
+    assert clauses(("gitlab_standard.\u00b2", "1")) == [Condition(EntityField("gitlab_standard", ("\u00b2",)),
+                                                                  "exact", 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sqlite3
 from dataclasses import asdict
@@ -73,7 +74,7 @@ def _walk(value: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if isinstance(value, dict):
             value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and re.fullmatch(r"[0-9]{1,18}", part) and int(part) < len(value):
             value = value[int(part)]
         else:
             return None

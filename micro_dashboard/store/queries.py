@@ -3,27 +3,59 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Valid
+from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
 from . import SUMMARY_COLUMNS, Store, Summary
 
 Where = tuple[str, list[Any]]
 
 
 def json_path(parts: tuple[str, ...] | list[str]) -> str:
-    """Return a SQLite JSON path: numeric parts index arrays, others are quoted object keys."""
+    """Return a SQLite JSON path: numeric parts (ASCII digits) index arrays, others are quoted object keys.
+
+    SQLite's quoted keys cannot hold a double quote, and the path is SQL text, which cannot hold a NUL:
+    such a part raises ValueError (the filter parser rejects them first, naming the filter)."""
     out = "$"
     for part in parts:
-        out += f"[{part}]" if part.isdigit() else '."' + part.replace('"', '\\"') + '"'
+        if '"' in part or "\x00" in part:
+            raise ValueError(f"a JSON path part cannot contain a double quote or a NUL character: {part!r}")
+        out += f"[{part}]" if re.fullmatch(r"[0-9]{1,18}", part) else f'."{part}"'
     return out
 
 
-def _like(text: str, prefix: bool = False) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}%" if prefix else f"%{escaped}%"
+def _ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only, as SQLite's lower() does."""
+    return text.translate({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
+
+
+def _contains(expr: str, text: str, prefix: bool = False) -> Where:
+    """Match text containing (or starting with) `text`, ASCII case-insensitively, as LIKE would.
+
+    instr() rather than LIKE: a LIKE pattern ends at a NUL character, so `%<NUL>%` would match everything."""
+    sql = f"instr(lower(CAST({expr} AS TEXT)), ?)"
+    return (f"({sql} = 1)" if prefix else f"({sql} > 0)"), [_ascii_lower(text)]
+
+
+def in_json(expr: str, values: list[Any]) -> Where:
+    """Match `expr` against a list of values bound as one JSON array (any length, one SQL variable)."""
+    return f"({expr} IN (SELECT value FROM json_each(?)))", [json.dumps(list(values))]
+
+
+def join(parts: list[Where], op: str) -> Where:
+    """Join conditions with AND or OR as a balanced tree, so that thousands stay within SQLite's depth limit."""
+    if not parts:
+        return ("1" if op == "AND" else "0"), []
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    (left, lp), (right, rp) = join(parts[:mid], op), join(parts[mid:], op)
+    return f"({left} {op} {right})", [*lp, *rp]
 
 
 def _numeric(expr: str, kind: str | None) -> str:
@@ -38,12 +70,11 @@ def _numeric(expr: str, kind: str | None) -> str:
 def _compare(expr: str, kind: str | None, op: str, value: Any, text_column: bool) -> Where:
     """Compare one SQL expression; `kind` is its json_type for JSON values, None for text columns."""
     if op == "in":
-        parts = [_compare(expr, kind, "exact", v, text_column) for v in value]
-        return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        return _compare_in(expr, kind, list(value), text_column)
     if op == "isnull":
         return f"({expr} IS {'' if value else 'NOT '}NULL)", []
     if op in ("contains", "startswith"):
-        return f"(CAST({expr} AS TEXT) LIKE ? ESCAPE '\\')", [_like(value, op == "startswith")]
+        return _contains(expr, value, op == "startswith")
     sql_op = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
     if isinstance(value, bool):
         word = "true" if value else "false"
@@ -64,13 +95,38 @@ def _compare(expr: str, kind: str | None, op: str, value: Any, text_column: bool
     return f"({expr} {sql_op} ?)", [value]
 
 
+def _text_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _compare_in(expr: str, kind: str | None, values: list[Any], text_column: bool) -> Where:
+    """`in`: the same matches as one `exact` per value, but with one JSON array per kind of value."""
+    if text_column:
+        return in_json(expr, [_text_of(v) for v in values])
+    strings = [v for v in values if isinstance(v, str)]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    parts = [_compare(expr, kind, "exact", v, text_column) for v in sorted(set(v for v in values
+                                                                               if isinstance(v, bool)))]
+    if strings:
+        sql, params = in_json(expr, strings)
+        parts.append((f"({kind} = 'text' AND {sql})", params) if kind is not None else (sql, params))
+    if numbers:
+        as_text = in_json(expr, [str(v) for v in numbers])
+        finite = [v for v in numbers if math.isfinite(v)]
+        as_number = in_json(_numeric(expr, kind), finite) if finite else ("0", [])
+        parts.append(join([as_text, as_number], "OR"))
+    return join(parts, "OR") if parts else ("0", [])
+
+
 def _condition(cond: Condition) -> Where:
     target = cond.target
     if isinstance(target, Column):
         column = f"events.{target.name}"
         if target.name == "collector_tstamp" and cond.op not in ("contains", "startswith"):
             if cond.op == "in":
-                return f"({column} IN ({', '.join('?' * len(cond.value))}))", list(cond.value)
+                return in_json(column, list(cond.value))
             if cond.op == "isnull":
                 return ("0" if cond.value else "1"), []
             return f"({column} {({'exact': '=', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<='})[cond.op]} ?)", [
@@ -107,15 +163,14 @@ def compile_clause(clause: Clause) -> Where:
             return "EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.kind = 'unstruct')", []
         return "EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.name = ?)", [clause.entity]
     if isinstance(clause, Text):
-        like = _like(clause.text)
         # The raw payload, plus the decoded entities (a tracker may have base64-encoded them).
-        return ("(events.parameters LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM entities n WHERE "
-                "n.event_row = events.id AND n.data LIKE ? ESCAPE '\\') OR EXISTS "
-                "(SELECT 1 FROM requests r WHERE r.id = events.request_id AND (r.querystring LIKE ? ESCAPE '\\' "
-                "OR CAST(r.body AS TEXT) LIKE ? ESCAPE '\\')))"), [like] * 4
+        (params, p1), (data, p2), (qs, p3), (body, p4) = (_contains(e, clause.text) for e in (
+            "events.parameters", "n.data", "r.querystring", "r.body"))
+        return (f"({params} OR EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {data}) OR "
+                f"EXISTS (SELECT 1 FROM requests r WHERE r.id = events.request_id AND ({qs} OR {body})))"), [
+            *p1, *p2, *p3, *p4]
     if isinstance(clause, AnyOf):
-        parts = [compile_clause(c) for c in clause.clauses]
-        return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        return join([compile_clause(c) for c in clause.clauses], "OR")
     if isinstance(clause, Not):
         sql, params = compile_clause(clause.clause)
         return f"(NOT coalesce({sql}, 0))", params
@@ -124,10 +179,7 @@ def compile_clause(clause: Clause) -> Where:
 
 def compile_filter(flt: Filter) -> Where:
     """Compile a filter into a WHERE condition over `events` (`1` when empty) and its parameters."""
-    if not flt.clauses:
-        return "1", []
-    parts = [compile_clause(c) for c in flt.clauses]
-    return " AND ".join(p[0] for p in parts), [x for p in parts for x in p[1]]
+    return join([compile_clause(c) for c in flt.clauses], "AND")
 
 
 def _cursor(where: Where, before: int | None = None, since: int | None = None) -> Where:
@@ -157,9 +209,11 @@ def count(store: Store, where: Where) -> int:
 
 def event_row(store: Store, key: str) -> sqlite3.Row | None:
     """Return the event row with this row id or event_id (the newest if an event id was sent twice)."""
-    column = "id" if key.isdigit() else "event_id"
-    rows = store.query(f"SELECT * FROM events WHERE {column} = ? ORDER BY id DESC LIMIT 1",
-                       [int(key) if key.isdigit() else key])
+    by_id = re.fullmatch(r"[0-9]+", key) is not None
+    if by_id and (len(key) > 19 or int(key) > 2**63 - 1):
+        return None  # beyond SQLite's row ids
+    rows = store.query(f"SELECT * FROM events WHERE {'id' if by_id else 'event_id'} = ? ORDER BY id DESC LIMIT 1",
+                       [int(key) if by_id else key])
     return rows[0] if rows else None
 
 
@@ -267,12 +321,49 @@ def field_expr(name: str) -> str:
     return f"json_extract(events.event_json, '{_quote(json_path([name]))}')"
 
 
+def _epoch_ms(text: str) -> int | None:
+    try:
+        return parse_iso_timestamp(text)
+    except (ValueError, OverflowError):
+        return None
+
+
 def field_in(name: str, values: list[str]) -> Where:
-    """Match rows whose canonical field, as text, is one of `values`."""
-    expr = field_expr(name)
+    """Match rows whose canonical field, in its JSON form as text, is one of `values`.
+
+    Times match by instant (`...:00Z` and `...:00.000Z` alike); booleans match `true` and `false`."""
     if name == "collector_tstamp":
-        expr = f"strftime('%Y-%m-%dT%H:%M:%fZ', {expr} / 1000.0, 'unixepoch')"
-    return f"(CAST({expr} AS TEXT) IN ({', '.join('?' * len(values))}))", list(values)
+        instants = [ms for ms in map(_epoch_ms, values) if ms is not None]
+        return in_json("events.collector_tstamp", instants) if instants else ("0", [])
+    if name in PROMOTED_SQL:
+        return in_json(f"CAST(events.{name} AS TEXT)", values)
+    path = _quote(json_path([name]))
+    expr = (f"(CASE json_type(events.event_json, '{path}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract(events.event_json, '{path}') AS TEXT) END)")
+    if name in TIMESTAMPS:  # stored as pipeline.fields.iso_timestamp wrote them
+        values = [*values, *(_iso(ms) for ms in map(_epoch_ms, values) if ms is not None)]
+    return in_json(expr, [v for v in values if v is not None])
+
+
+def _iso(ms: int) -> str | None:
+    try:
+        return iso_timestamp(ms)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def micro_where(fields: list[tuple[str, list[str]]], valid: bool | None = None, start: int | None = None,
+                end: int | None = None, events_only: bool = True) -> Where:
+    """Compile Micro 4's filters: canonical fields (each one of its values), validity, start <= time <= end."""
+    parts: list[Where] = [("events.event_json IS NOT NULL", [])] if events_only else []
+    parts += [field_in(name, values) for name, values in fields]
+    if valid is not None:
+        parts.append(("(events.valid = ?)", [int(valid)]))
+    if start is not None:
+        parts.append(("(events.collector_tstamp >= ?)", [start]))
+    if end is not None:
+        parts.append(("(events.collector_tstamp <= ?)", [end]))
+    return join(parts, "AND")
 
 
 def page(store: Store, where: Where, sort: str, desc: bool, limit: int, offset: int) -> list[str]:
