@@ -309,3 +309,89 @@ def test_unknown_api_paths_and_methods_answer_json(live_server) -> None:
     wrong = requests.put(f"{live_server.url}/api/events", timeout=10)
     assert wrong.status_code == 405 and "PUT /api/events" in wrong.json()["error"]
     assert requests.get(f"{live_server.url}/nothing/here/at/all", timeout=10).status_code == 404
+
+
+# -- client input never makes a 500 ------------------------------------------------------------------------------
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize("query", [f"since={HUGE}", f"before={HUGE}", f"limit={HUGE}", f"before=-{HUGE}",
+                                   "gitlab_standard.project_id=99999999999999999999999",
+                                   "gitlab_standard.project_id__in=99999999999999999999999,1e999",
+                                   "param.se_va__gt=99999999999999999999999"])
+def test_integers_too_large_for_sqlite_are_clamped(seeded: Seeded, query: str) -> None:
+    response = seeded.get(query)
+    assert response.status_code == 200, response.text
+    expected = {f"since={HUGE}": set(), f"before={HUGE}": set("ABCDE"), f"limit={HUGE}": set("ABCDE")}
+    assert {seeded.labels[e["event_id"]] for e in response.json()["events"]} == expected.get(query, set())
+
+
+@pytest.mark.parametrize(("path", "name"), [(f"/api/events?collector_tstamp__gt={HUGE}", "collector_tstamp__gt"),
+                                            (f"/api/events?from={HUGE}", "from"), (f"/api/stats?to=-{HUGE}", "to"),
+                                            (f"/api/events?collector_tstamp__in=1,{HUGE}", "collector_tstamp__in")])
+def test_times_too_large_are_400_naming_the_filter(seeded: Seeded, path: str, name: str) -> None:
+    response = requests.get(seeded.url + path, timeout=10)
+    assert response.status_code == 400 and response.json()["detail"]["filter"] == name
+    assert name in response.json()["error"]
+
+
+def test_wait_clamps_huge_cursors(seeded: Seeded) -> None:
+    response = requests.get(f"{seeded.url}/api/wait?since={HUGE}&count={HUGE}&timeout=0", timeout=10)
+    assert response.status_code == 408 and response.json()["count"] == 0
+
+
+@pytest.mark.parametrize("key", ["99999999999999999999999", "%C2%B2", "%D9%A1"])
+def test_event_keys_beyond_row_ids_or_with_unicode_digits_are_404(seeded: Seeded, key: str) -> None:
+    response = requests.get(f"{seeded.url}/api/events/{key}", timeout=10)
+    assert response.status_code == 404 and response.json()["error"].startswith("no event")
+
+
+def test_unicode_digits_in_paths_are_object_keys(seeded: Seeded) -> None:
+    assert seeded.matching("gitlab_standard.%C2%B2=1") == set()
+    assert seeded.matching("unstruct.elementClasses.%C2%B2=b") == set()
+    columns = seeded.get("columns=unstruct.elementClasses.%C2%B2,unstruct.elementClasses.1&has=link_click").json()
+    assert columns["events"][0]["columns"] == {"unstruct.elementClasses.\u00b2": None, "unstruct.elementClasses.1": "b"}
+
+
+@pytest.mark.parametrize("name", ["gitlab_standard.a%22b", "param.a%00b", "unstruct.x%22"])
+def test_unrepresentable_field_names_are_400_naming_the_filter(seeded: Seeded, name: str) -> None:
+    response = seeded.get(f"{name}=1")
+    assert response.status_code == 400
+    assert response.json()["detail"]["filter"] == requests.utils.unquote(name)
+
+
+def test_in_with_forty_thousand_values(seeded: Seeded) -> None:
+    many = ",".join(f"v{i}" for i in range(40_000))
+    assert seeded.matching(f"app_id__in={many},web") == set("AD")
+    assert seeded.matching(f"gitlab_standard.project_id__in={many},7") == set("B")
+    assert seeded.matching(f"param.se_va__in={many},12") == set("A")
+    numbers = ",".join(str(i) for i in range(1000, 41_000))
+    assert seeded.matching(f"collector_tstamp__in={numbers}") == set()
+    assert seeded.matching(f"gitlab_standard.project_id__in={numbers},42") == set("C")
+
+
+def test_thousands_of_search_words_and_filters(seeded: Seeded) -> None:
+    assert seeded.matching("search=" + "+".join(["alpha"] * 1500)) == set("A")
+    assert seeded.matching("&".join(["platform=web"] * 1500)) == set("ABCDE")
+
+
+@pytest.mark.parametrize("query", ["q=%00", "q=alpha%00", "app_id__contains=%00", "param.aid__startswith=%00",
+                                   "search=%00"])
+def test_nul_in_free_text_matches_nothing(seeded: Seeded, query: str) -> None:
+    assert seeded.matching(query) == set()
+
+
+def test_free_text_is_still_ascii_case_insensitive(seeded: Seeded) -> None:
+    assert seeded.matching("q=ALPHA") == set("A")
+    assert seeded.matching("app_id__startswith=WE") == set("AD")
+    assert seeded.matching("q=100%25") == set() and seeded.matching("q=_") == seeded.matching("q=%5F")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_unknown_two_segment_api_paths_are_json_404_and_not_collected(live_server, method: str) -> None:
+    for path in ("/api/foo", "/api/foo/bar"):
+        response = requests.request(method, f"{live_server.url}{path}?e=pv", timeout=10)
+        assert response.status_code == 404 and response.headers["Content-Type"] == "application/json"
+        assert response.json()["error"] == f"404 Not Found: {method} {path}"
+    assert requests.get(f"{live_server.url}/micro/all", timeout=10).json()["total"] == 0

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
 import time
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import export
-from ..filters import FilterError, parse_args, parse_target, parse_time
+from ..filters import INT64_MAX, FilterError, parse_args, parse_target, parse_time
 from ..pipeline.fields import FIELDS
 from ..store import Store
 from ..store import queries as q
 from . import detail as details
 
 bp = Blueprint("events", __name__, url_prefix="/api")
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_TIMEOUT = 60.0
@@ -48,8 +51,58 @@ def http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
     """Answer an unknown /api path or method as JSON; leave other paths to their own answers."""
     if not request.path.startswith("/api/"):
         return exc
+    if exc.code == 405 and not _api_route_allows_some_method(getattr(exc, "valid_methods", None) or []):
+        exc = NotFound()  # only the collector's /<vendor>/<version> matched the path: no such API path
     return error_response(f"{exc.code} {exc.name}: {request.method} {request.path}", exc.code or 404,
                           {"openapi": "/api/openapi.json"})
+
+
+def _api_route_allows_some_method(methods: list[str]) -> bool:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            rule, _args = adapter.match(method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.rule.startswith("/api/"):
+            return True
+    return False
+
+
+# Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
+QUERY_ERRORS = (sqlite3.OperationalError, OverflowError, ValueError)
+
+
+def query_error(exc: Exception) -> tuple[Response, int]:
+    """Answer a query that SQLite (or binding its values) refused as a JSON 400, and log it."""
+    if isinstance(exc, FilterError):  # a blueprint's ValueError handler is found before the app's FilterError one
+        return filter_error(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        log.warning("%s %s: database busy: %s", request.method, request.path, exc)
+        return error_response("the database is busy, try again", 503)
+    log.warning("%s %s: the query built from the request failed: %s: %s", request.method, request.full_path,
+                type(exc).__name__, exc, exc_info=exc)
+    return error_response(f"cannot run this query: {exc}", 400,
+                          {"path": request.path, "parameters": sorted(set(request.args.keys()))})
+
+
+def register_query_errors(blueprint: Blueprint) -> None:
+    """Answer QUERY_ERRORS raised by the blueprint's views as JSON 400."""
+    for cls in QUERY_ERRORS:
+        blueprint.register_error_handler(cls, query_error)
+
+
+register_query_errors(bp)
+
+
+@bp.before_app_request
+def api_paths_are_never_collected() -> None:
+    """Answer /api/<a>/<b> that no API route matched with the API's JSON 404, not the collector's text one."""
+    rule = request.url_rule
+    if (request.path.startswith("/api/") and rule is not None and not rule.rule.startswith("/api/")
+            and request.method != "OPTIONS"
+            and request.path.rstrip("/") not in current_app.config["SETTINGS"].path_aliases):
+        abort(404)
 
 
 @bp.errorhandler(ApiError)
@@ -73,11 +126,13 @@ def int_arg(name: str, default: int | None, low: int = 0, high: int | None = Non
     text = request.args.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiError(f"{name} must be an integer, not {text!r}", detail={"parameter": name}) from None
-    value = max(low, value)
+    text = text.strip()
+    if not re.fullmatch(r"[-+]?[0-9]+", text):
+        raise ApiError(f"{name} must be an integer, not {text!r}", detail={"parameter": name})
+    # Clamp to SQLite's integers (row ids and limits never exceed them), without parsing thousands of digits.
+    sign = -1 if text.startswith("-") else 1
+    value = int(text) if len(text.lstrip("+-").lstrip("0")) <= 19 else sign * (INT64_MAX + 1)
+    value = min(max(low, value), INT64_MAX)
     return min(high, value) if high is not None else value
 
 
