@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
 import requests
 from sending import gitlab_event, pixel, tp2
 
+import micro_dashboard
 from micro_dashboard.pipeline.fields import iso_timestamp
 
 
@@ -105,3 +111,92 @@ def test_timeline_counts_unreadable_requests_as_failed(live_server) -> None:
     bucket = {"start": "2000-01-01T00:00:00Z", "end": "2999-01-01T00:00:00Z"}
     points = post(live_server.url, "timeline", {"buckets": [bucket]}).json()["points"]
     assert points == [{"validEvents": 0, "failedEvents": 1, "bucket": bucket}]
+
+
+def _page(filters: list, **extra) -> dict:
+    return {"filters": filters, "page": 1, "pageSize": 50, **extra}
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (_page(["x"]), "each filter must be an object"), (_page([None]), "each filter must be an object"),
+    (_page([], timeRange="x"), "timeRange must be an object"), (_page([], timeRange=[1]), "timeRange must be"),
+    (_page([], timeRange={"start": {"a": 1}}), "timeRange.start"), (_page([], sorting="x"), "sorting must be"),
+    (_page([], sorting={"column": ["x"]}), "cannot sort by"), (_page([], sorting=[]), "sorting must be"),
+])
+def test_events_bodies_with_wrong_types_are_400(live_server, body: dict, words: str) -> None:
+    response = post(live_server.url, "events", body)
+    assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_timeline_bodies_with_wrong_types_are_400(live_server) -> None:
+    for body, words in (({"buckets": [], "filters": ["x"]}, "each filter must be an object"),
+                        ({"buckets": [{"start": "2020-01-01T00:00:00Z", "end": 10**30}]}, "bucket.end"),
+                        ({"buckets": [{"start": True, "end": "2020-01-01T00:00:00Z"}]}, "bucket.start")):
+        response = post(live_server.url, "timeline", body)
+        assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_events_huge_page_and_page_size_are_empty_or_clamped(live_server) -> None:
+    seed(live_server.url)
+    assert post(live_server.url, "events", {"filters": [], "page": 10**23, "pageSize": 10}).json() == {
+        "events": [], "totalPages": 1, "totalItems": 4}
+    assert len(post(live_server.url, "events", {"filters": [], "page": 1, "pageSize": 10**23}).json()["events"]) == 4
+    nested = [{"column": "contexts_com_gitlab_gitlab_standard_1.project_id", "values": ["7"]}]
+    assert post(live_server.url, "events", {"filters": nested, "page": 10**23, "pageSize": 10}).json()["events"] == []
+    too_late = post(live_server.url, "events", _page([], timeRange={"start": 10**30}))
+    assert too_late.status_code == 400 and "timeRange.start" in too_late.json()["error"]
+
+
+def test_events_filter_with_forty_thousand_values(live_server) -> None:
+    ids = seed(live_server.url)
+    values = [f"v{i}" for i in range(40_000)]
+    found = post(live_server.url, "events", _page([{"column": "app_id", "values": [*values, "c"]},
+                                                   {"column": "page_title", "values": values}])).json()
+    assert found["totalItems"] == 0
+    found = post(live_server.url, "events", _page([{"column": "app_id", "values": [*values, "c"]}])).json()
+    assert [e["event_id"] for e in found["events"]] == [ids[3]]
+
+
+def test_events_filter_matches_timestamps_and_booleans_as_the_json_form_shows_them(live_server, app_config) -> None:
+    [event_id] = tp2(live_server.url, {"e": "pv", "aid": "t", "dtm": "1700000000000", "cookie": "1"})
+    with sqlite3.connect(app_config["db"]) as db:  # a whole second, which the JSON form writes without .000
+        db.execute("UPDATE events SET collector_tstamp = 1700000001000, event_json = json_set(event_json, "
+                   "'$.collector_tstamp', '2023-11-14T22:13:21Z') WHERE event_id = ?", [event_id])
+    shown = post(live_server.url, "events", _page([])).json()["events"][0]
+    assert shown["collector_tstamp"] == "2023-11-14T22:13:21Z" and shown["br_cookies"] is True
+    assert shown["dvce_created_tstamp"] == "2023-11-14T22:13:20Z"
+    for column, value in (("collector_tstamp", "2023-11-14T22:13:21Z"),
+                          ("collector_tstamp", "2023-11-14T22:13:21.000Z"),
+                          ("dvce_created_tstamp", "2023-11-14T22:13:20Z"),
+                          ("dvce_created_tstamp", "2023-11-14T22:13:20.000Z"), ("br_cookies", True),
+                          ("br_cookies", "true")):
+        found = post(live_server.url, "events", _page([{"column": column, "values": [value]}])).json()
+        assert [e["event_id"] for e in found["events"]] == [event_id], (column, value)
+    for column, value in (("collector_tstamp", "2023-11-14T22:13:22Z"), ("collector_tstamp", "nonsense"),
+                          ("br_cookies", False), ("br_cookies", "1")):
+        assert post(live_server.url, "events", _page([{"column": column, "values": [value]}])).json()[
+            "totalItems"] == 0, (column, value)
+
+
+def test_api_modules_hold_no_sql() -> None:
+    sql = re.compile(r"\b(SELECT|WHERE|IS NOT NULL|json_extract)\b|\bevents\.\w+\s*(=|>=|<=|<|>|IN)\s|= \?")
+    for path in sorted((Path(micro_dashboard.__file__).parent / "api").glob("*.py")):
+        offending = [line for line in path.read_text().splitlines() if sql.search(line)]
+        assert offending == [], path.name
+
+
+@pytest.mark.parametrize(("path", "target", "error"), [
+    ("/api/events", "micro_dashboard.store.queries.count", sqlite3.OperationalError("Expression tree is too large")),
+    ("/api/events", "micro_dashboard.store.queries.summaries", OverflowError("Python int too large")),
+    ("/micro/events", "micro_dashboard.store.queries.count", ValueError("bad value")),
+    ("/micro/good", "micro_dashboard.store.micro.good_rows", sqlite3.OperationalError("JSON path error")),
+])
+def test_query_errors_are_json_400(client, monkeypatch, caplog, path: str, target: str, error: Exception) -> None:
+    def fail(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(target, fail)
+    response = client.post(path, json=_page([])) if path == "/micro/events" else client.get(path)
+    assert response.status_code == 400, response.data
+    assert str(error) in response.get_json()["error"] and "detail" in response.get_json()
+    assert str(error) in caplog.text

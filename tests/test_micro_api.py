@@ -320,3 +320,14 @@ def test_unknown_micro_path_is_404_listing_the_endpoints(client):
     text = response.get_data(as_text=True)
     for endpoint in ("/micro/all", "/micro/good", "/micro/bad", "/micro/reset", "/micro/ui"):
         assert endpoint in text
+
+
+def test_post_good_with_a_limit_beyond_sqlite_integers_or_thousands_of_contexts(seeded):
+    assert [e["eventType"] for e in good(seeded, {"limit": 10**23})] == ["unstruct", "unstruct", "struct", "page_view"]
+    assert [e["eventType"] for e in good(seeded, {"contexts": [WEB_PAGE] * 3000})] == ["unstruct", "page_view"]
+    assert good(seeded, {"contexts": [WEB_PAGE, *(f"iglu:com.acme/x{i}/jsonschema/1-0-0" for i in range(3000))]}) == []
+
+
+def test_post_bad_with_a_limit_beyond_sqlite_integers(mixed_bad):
+    response = mixed_bad.post("/micro/bad", json={"limit": 10**23})
+    assert response.status_code == 200 and len(response.get_json()) == 3

@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
 
+from ..filters import INT64_MAX
 from ..store import micro as queries
 from . import shapes
+from .events import register_query_errors
 
 bp = Blueprint("micro", __name__, url_prefix="/micro")
+register_query_errors(bp)
 
 ENDPOINTS = ("/micro/all", "/micro/good", "/micro/bad", "/micro/reset",
              "/micro/iglu/{vendor}/{name}/jsonschema/{version}", "/micro/ui",
@@ -48,6 +51,7 @@ def filter_body(allowed: dict[str, type]) -> dict[str, Any]:
         elif kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise BadRequest(f"{key} must be a non-negative integer", 422)
+            value = min(value, INT64_MAX)  # larger than any table: the same as no limit
         elif not isinstance(value, kind):
             raise BadRequest(f"{key} must be a string", 422)
         filters[key] = value

@@ -11,8 +11,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..filters import FilterError, parse_time
 from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
 from ..store import queries as q
+from .events import register_query_errors
 
 bp = Blueprint("micro4", __name__, url_prefix="/micro")
+register_query_errors(bp)
 
 MAX_PAGE_SIZE = 100
 
@@ -36,32 +38,47 @@ def _nested(column: str) -> bool:
     return "." in column and head.startswith(("contexts_", "unstruct_event_"))
 
 
+def _object(body: dict[str, Any], key: str, shape: str) -> dict[str, Any]:
+    """Return an optional object member of the body ({} when absent or null); 400 if it is not an object."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FilterError(f"{key} must be an object {shape}, not {json.dumps(value)[:100]}", {key: value})
+    return value
+
+
+def _time(name: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise FilterError(f"{name} must be an ISO-8601 time or epoch milliseconds", {"filter": name, "value": value})
+    return parse_time(name, str(value))
+
+
 def _where(body: dict[str, Any], events_only: bool = True) -> tuple[q.Where, list[tuple[str, list[str]]]]:
     """Compile the body's filters, validity and time range; return nested-column filters for Python."""
-    parts: list[q.Where] = [("events.event_json IS NOT NULL", [])] if events_only else [("1", [])]
-    nested = []
+    fields, nested = [], []
     filters = body.get("filters") or []
     if not isinstance(filters, list):
         raise FilterError("filters must be a list of {column, values}", {"filters": filters})
     for item in filters:
-        column, values = (item or {}).get("column"), (item or {}).get("values")
+        if not isinstance(item, dict):
+            raise FilterError("each filter must be an object {\"column\": ..., \"values\": [...]}", {"filter": item})
+        column, values = item.get("column"), item.get("values")
         if not isinstance(column, str) or not isinstance(values, list) or not values:
             raise FilterError("each filter needs a column and a non-empty list of values", {"filter": item})
         values = [v if isinstance(v, str) else json.dumps(v) for v in values]
         if _nested(column):
             nested.append((column, values))
         elif column in FIELDS:
-            parts.append(q.field_in(column, values))
+            fields.append((column, values))
         else:
             raise FilterError(f"unknown column {column!r}", {"column": column})
-    if isinstance(body.get("validEvents"), bool):
-        parts.append(("events.valid = ?", [int(body["validEvents"])]))
-    time_range = body.get("timeRange") or {}
-    if time_range.get("start"):
-        parts.append(("events.collector_tstamp >= ?", [parse_time("timeRange.start", str(time_range["start"]))]))
-    if time_range.get("end"):
-        parts.append(("events.collector_tstamp <= ?", [parse_time("timeRange.end", str(time_range["end"]))]))
-    return (" AND ".join(p[0] for p in parts), [x for p in parts for x in p[1]]), nested
+    valid = body.get("validEvents") if isinstance(body.get("validEvents"), bool) else None
+    time_range = _object(body, "timeRange", '{"start": ..., "end": ...}')
+    start, end = _time("timeRange.start", time_range.get("start")), _time("timeRange.end", time_range.get("end"))
+    return q.micro_where(fields, valid, start, end, events_only), nested
 
 
 def _text(value: Any) -> str:
@@ -91,9 +108,9 @@ def events() -> Response:
     if not isinstance(page, int) or isinstance(page, bool) or page < 1 or not isinstance(size, int):
         raise FilterError("page must be an integer from 1 and pageSize an integer", {"page": page, "size": size})
     size = min(max(size, 1), MAX_PAGE_SIZE)
-    sorting = body.get("sorting") or {}
+    sorting = _object(body, "sorting", '{"column": ..., "desc": true}')
     sort, desc = sorting.get("column") or "collector_tstamp", sorting.get("desc", True) is not False
-    if sort not in FIELDS:
+    if not isinstance(sort, str) or sort not in FIELDS:
         raise FilterError(f"cannot sort by {sort!r}: use a canonical field", {"column": sort})
     where, nested = _where(body)
     store = _store()
@@ -101,8 +118,8 @@ def events() -> Response:
         flats = [f for f in map(_flat, q.iterate_sorted(store, where, sort, desc)) if _matches(f, nested)]
         total, found = len(flats), flats[(page - 1) * size:page * size]
     else:
-        total = q.count(store, where)
-        found = [_flat(t) for t in q.page(store, where, sort, desc, size, (page - 1) * size)]
+        total, offset = q.count(store, where), (page - 1) * size
+        found = [_flat(t) for t in q.page(store, where, sort, desc, size, offset)] if offset < total else []
     return jsonify({"events": found, "totalPages": math.ceil(total / size), "totalItems": total})
 
 
@@ -130,7 +147,7 @@ def timeline() -> Response:
     for bucket in body["buckets"]:
         if not isinstance(bucket, dict) or not bucket.get("start") or not bucket.get("end"):
             raise FilterError("each bucket needs a start and an end", {"bucket": bucket})
-        start, end = parse_time("bucket.start", str(bucket["start"])), parse_time("bucket.end", str(bucket["end"]))
+        start, end = _time("bucket.start", bucket["start"]), _time("bucket.end", bucket["end"])
         valid, failed = q.valid_counts(_store(), where, start, end)
         points.append({"validEvents": valid, "failedEvents": failed, "bucket": bucket})
     return jsonify({"points": points})

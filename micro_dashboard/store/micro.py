@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from . import Store
@@ -17,10 +18,10 @@ def good_rows(store: Store, event_type: str | None = None, schema: str | None = 
     if schema is not None:
         where.append("schema = ?")
         params.append(schema)
-    for uri in contexts or []:
-        where.append("EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.kind = 'context' "
-                     "AND n.schema = ?)")
-        params.append(uri)
+    if contexts:  # every URI is among the event's contexts; one JSON array, however many URIs
+        where.append("NOT EXISTS (SELECT 1 FROM json_each(?) c WHERE NOT EXISTS (SELECT 1 FROM entities n WHERE "
+                     "n.event_row = events.id AND n.kind = 'context' AND n.schema = c.value))")
+        params.append(json.dumps(contexts))
     sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC"
     if limit is not None:
         sql += " LIMIT ?"
