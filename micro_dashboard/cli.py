@@ -9,12 +9,9 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
+from .config import env_var, parse_duration
 from .demo import demo_command
 from .iglu_cli import iglu_options, iglu_overrides, schema_command, schemas_group, validate_command
-
-
-def _env(name: str) -> str:
-    return f"MICRO_DASHBOARD_{name.upper()}"
 
 
 @click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
@@ -27,28 +24,36 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--host", envvar=_env("host"), default="127.0.0.1", show_default=True,
+@click.option("--host", envvar=env_var("host"), default="127.0.0.1", show_default=True,
               help="Interface to listen on.")
-@click.option("-p", "--port", envvar=_env("port"), type=int, default=9091, show_default=True,
+@click.option("-p", "--port", envvar=env_var("port"), type=int, default=9091, show_default=True,
               help="Port to listen on; 0 picks a free one.")
-@click.option("--db", envvar=_env("db"), default=None,
+@click.option("--db", envvar=env_var("db"), default=None,
               help="SQLite file to keep events in. [default: events.db in the user's data directory]")
-@click.option("--max-events", envvar=_env("max_events"), type=int, default=None,
+@click.option("--max-events", envvar=env_var("max_events"), type=int, default=None,
               help="Keep at most this many events; the oldest are deleted first.")
-@click.option("--max-age", envvar=_env("max_age"), default=None,
+@click.option("--max-age", envvar=env_var("max_age"), default=None,
               help="Delete events older than this: seconds, or 30m, 12h, 7d.")
-@click.option("--path-alias", "path_aliases", envvar=_env("path_alias"), multiple=True,
+@click.option("--path-alias", "path_aliases", envvar=env_var("path_aliases"), multiple=True,
               help="Map an extra two-segment path onto a collector path, e.g. "
                    "/com.acme/track=/com.snowplowanalytics.snowplow/tp2. Repeatable.")
-@click.option("--enable-redirect", envvar=_env("enable_redirect"), is_flag=True, default=False,
+@click.option("--enable-redirect", envvar=env_var("enable_redirect"), is_flag=True, default=False,
               help="Serve /r/tp2 click redirects.")
+@click.option("--max-body-bytes", envvar=env_var("max_body_bytes"), type=click.IntRange(min=1), default=None,
+              help="Largest request body accepted; bigger ones get 413 and are recorded.  [default: 2097152]")
+@click.option("--cors-origin", "cors_origins", envvar=env_var("cors_origins"), multiple=True,
+              help="An origin allowed to call the API from a browser (any port); repeatable.  "
+                   "[default: http://localhost, http://127.0.0.1]")
 @iglu_options
-@click.option("--threads", envvar=_env("threads"), type=int, default=64, show_default=True,
-              help="Server threads; each open websocket or waiting request holds one.")
-def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, threads, **iglu) -> None:
+@click.option("--iglu-timeout", envvar=env_var("iglu_timeout"), default=None,
+              help="How long to wait for a registry: seconds, e.g. 0.5.  [default: 2]")
+@click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=64, show_default=True,
+              help="Server threads; websockets and waiting requests may hold all but 16 of them.")
+def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
+          iglu_timeout, threads, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
-    from .config import Settings, parse_aliases, parse_duration
+    from .config import Settings, parse_aliases
     from .server import Server
 
     try:
@@ -57,9 +62,10 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, th
         raise click.BadParameter(str(exc), param_hint="--path-alias") from exc
     overrides = {
         "host": host, "port": port, "db": db, "max_events": max_events,
-        "max_age": parse_duration(max_age) if max_age else None, "path_aliases": aliases or None,
-        "enable_redirect": enable_redirect or None, "threads": threads,
-        **iglu_overrides(**iglu),
+        "max_age": _duration(max_age, "--max-age"), "path_aliases": aliases or None,
+        "enable_redirect": enable_redirect or None, "max_body_bytes": max_body_bytes,
+        "cors_origins": list(cors_origins) or None, "iglu_timeout": _duration(iglu_timeout, "--iglu-timeout"),
+        "threads": threads, **iglu_overrides(**iglu),
     }
     settings = Settings.load(overrides)
     app = create_app(settings)
@@ -90,6 +96,17 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, th
 
 for command in (schemas_group, schema_command, validate_command, demo_command):
     cli.add_command(command)
+
+
+def _duration(text: str | None, flag: str) -> float | None:
+    """Parse a duration flag, or say what a duration looks like."""
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration: give seconds (90, 0.5) or 30s, 15m, 12h, 7d",
+                                 param_hint=flag) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:

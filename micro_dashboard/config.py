@@ -57,28 +57,44 @@ class Settings:
         settings = cls()
         from_env: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
+            raw = environ.get(env_var(f.name))
+            if raw is not None and raw.strip() != "":
                 from_env[f.name] = _coerce(f.name, raw, getattr(settings, f.name))
         settings = replace(settings, **from_env)
         explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
         return replace(settings, **explicit)
 
 
+# The environment variable of each setting, named after its command-line flag (--iglu-dir: IGLU_DIR).
+ENV_NAMES = {
+    "path_aliases": "PATH_ALIAS", "iglu_dirs": "IGLU_DIR", "iglu_registries": "IGLU_REGISTRY",
+    "iglu_resolver": "IGLU", "iglu_defaults": "NO_DEFAULT_REGISTRIES", "cors_origins": "CORS_ORIGIN",
+}
+
+
+def env_var(setting: str) -> str:
+    """Return the environment variable that sets a setting, e.g. MICRO_DASHBOARD_IGLU_DIR for iglu_dirs."""
+    return ENV_PREFIX + ENV_NAMES.get(setting, setting.upper())
+
+
 def _coerce(name: str, raw: str, default: Any) -> Any:
-    """Turn an environment variable's text into the type of its setting."""
+    """Turn an environment variable's text into the type of its setting (lists are space-separated, as in click)."""
     if name == "path_aliases":
-        return parse_aliases([v for v in raw.split(",") if v.strip()])
+        return parse_aliases(raw.replace(",", " ").split())
+    if name == "iglu_defaults":  # set by NO_DEFAULT_REGISTRIES, so inverted
+        return raw.strip().lower() not in TRUE
     if isinstance(default, bool):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        return raw.strip().lower() in TRUE
     if isinstance(default, list):
-        separator = ";" if name == "iglu_registries" else ","
-        return [v.strip() for v in raw.split(separator) if v.strip()]
+        return raw.split()
     if name in ("port", "max_events", "threads", "max_body_bytes"):
         return int(raw)
     if name in ("max_age", "iglu_timeout"):
         return parse_duration(raw)
     return raw
+
+
+TRUE = ("1", "true", "yes", "on", "y", "t")
 
 
 def parse_duration(text: str) -> float:

@@ -13,28 +13,26 @@ from urllib.parse import urlsplit
 import click
 import requests
 
-from .config import Settings
+from .config import Settings, env_var
 from .iglu import EmbeddedRegistry, IgluChecker, pull_schemas
 from .iglu_setup import build_resolver_for
 from .pipeline import Event, Outcome, RawPayload, process
 from .store import Store
 
-ENV = "MICRO_DASHBOARD_"
-
 
 def iglu_options(f: Callable) -> Callable:
     """Add the options that say where schemas come from (shared by serve and the schema commands)."""
     options = [
-        click.option("--iglu-dir", "iglu_dirs", envvar=ENV + "IGLU_DIR", multiple=True,
+        click.option("--iglu-dir", "iglu_dirs", envvar=env_var("iglu_dirs"), multiple=True,
                      help="A static Iglu repository on disk (schemas/<vendor>/<name>/jsonschema/<version>). "
                           "Repeatable."),
-        click.option("--iglu-registry", "iglu_registries", envvar=ENV + "IGLU_REGISTRY", multiple=True,
+        click.option("--iglu-registry", "iglu_registries", envvar=env_var("iglu_registries"), multiple=True,
                      help="An Iglu registry URL, optionally followed by ,APIKEY. Repeatable."),
-        click.option("--iglu", "iglu_resolver", envvar=ENV + "IGLU", default=None,
+        click.option("--iglu", "iglu_resolver", envvar=env_var("iglu_resolver"), default=None,
                      help="A resolver config file in Snowplow's resolver-config format."),
-        click.option("--no-default-registries", envvar=ENV + "NO_DEFAULT_REGISTRIES", is_flag=True, default=False,
+        click.option("--no-default-registries", envvar=env_var("iglu_defaults"), is_flag=True, default=False,
                      help="Do not ask Iglu Central and GitLab's registry."),
-        click.option("--strict", envvar=ENV + "STRICT", is_flag=True, default=False,
+        click.option("--strict", envvar=env_var("strict"), is_flag=True, default=False,
                      help="Treat schemas that could not be checked (registry unreachable) as invalid."),
     ]
     for option in reversed(options):
@@ -63,7 +61,7 @@ def schemas_group() -> None:
               help="A local clone of a registry (a folder), or an Iglu Server URL ending in /api.")
 @click.option("--vendor", default=None, help="Only this vendor's schemas, e.g. com.snowplowanalytics.snowplow.")
 @click.option("--apikey", default=None, help="The Iglu Server API key.")
-@click.option("--db", envvar=ENV + "DB", default=None, help="The database whose schema cache to fill.")
+@click.option("--db", envvar=env_var("db"), default=None, help="The database whose schema cache to fill.")
 def pull(source: str, vendor: str | None, apikey: str | None, db: str | None) -> None:
     """Fill the schema cache ahead of time, so the dashboard validates with no network."""
     settings = Settings.load({"db": db})
@@ -114,7 +112,7 @@ def _pull_from_server(base: str, apikey: str | None, vendor: str | None, store: 
 @click.argument("action", type=click.Choice(["check"]))
 @click.argument("uri")
 @iglu_options
-@click.option("--db", envvar=ENV + "DB", default=None, help="The database whose schema cache to use.")
+@click.option("--db", envvar=env_var("db"), default=None, help="The database whose schema cache to use.")
 def schema_command(action: str, uri: str, db: str | None, **iglu: Any) -> None:
     """Say whether a schema (iglu:vendor/name/jsonschema/1-0-0) resolves, and where from."""
     settings = _settings(db, **iglu)
@@ -190,7 +188,7 @@ def describe(event: Event) -> str:
 @click.command("validate")
 @click.argument("file", type=click.File("r"))
 @iglu_options
-@click.option("--db", envvar=ENV + "DB", default=None, help="The database whose schema cache to use.")
+@click.option("--db", envvar=env_var("db"), default=None, help="The database whose schema cache to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON verdict per event.")
 def validate_command(file, db: str | None, as_json: bool, **iglu: Any) -> None:
     """Run the pipeline on captured requests in FILE (or - for stdin) and print a verdict per event."""
