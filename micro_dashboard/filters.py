@@ -114,6 +114,22 @@ class Filter:
         return bool(self.clauses)
 
 
+class LargeInteger(float):
+    """An integer written in a filter that SQLite's integers cannot hold: a float that prints as written.
+
+    Compared as a number it is the float; compared as text (a text column, a JSON string) it is its digits."""
+
+    text: str
+
+    def __new__(cls, text: str) -> LargeInteger:
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def typed(text: str) -> Value:
     """Return a value as the number or boolean it spells, else as the string itself."""
     if text in ("true", "false"):
@@ -122,7 +138,7 @@ def typed(text: str) -> Value:
         number = int(text) if len(text) <= 20 else None
         if number is not None and -INT64_MAX - 1 <= number <= INT64_MAX:
             return number
-        return float(text)  # too large for SQLite's integers
+        return LargeInteger(text)
     if re.fullmatch(r"-?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?", text):
         return float(text)
     return text

@@ -347,6 +347,17 @@ def test_event_keys_beyond_row_ids_or_with_unicode_digits_are_404(seeded: Seeded
     assert response.status_code == 404 and response.json()["error"].startswith("no event")
 
 
+def test_integers_too_large_for_sqlite_still_match_text_exactly(live_server) -> None:
+    big = "99999999999999999999999"
+    tp2(live_server.url, gitlab_event("push", {"project_id": big}, uid=big), {"e": "pv", "uid": "1e+23"})
+    for query in (f"user_id={big}", f"gitlab_standard.project_id={big}", f"user_id__in=1,{big}",
+                  f"gitlab_standard.project_id__in={big},1"):
+        found = requests.get(f"{live_server.url}/api/events?{query}", timeout=10).json()["events"]
+        assert [e["user_id"] for e in found] == [big], query
+    # a parameter compares as a number too, and both texts spell the same float
+    assert requests.get(f"{live_server.url}/api/events?param.uid={big}", timeout=10).json()["total"] == 2
+
+
 def test_unicode_digits_in_paths_are_object_keys(seeded: Seeded) -> None:
     assert seeded.matching("gitlab_standard.%C2%B2=1") == set()
     assert seeded.matching("unstruct.elementClasses.%C2%B2=b") == set()
