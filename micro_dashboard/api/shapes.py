@@ -6,14 +6,12 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import __version__
 from ..pipeline.failures import body_text
 from ..pipeline.fields import expand_json_form, iso_timestamp
-from ..pipeline.model import RawPayload
+from ..pipeline.model import COLLECTOR_NAME
 
 SUMMARY_WHOLE_PAYLOAD = "Error while extracting event(s) from collector payload and validating it/them."
 SUMMARY_ONE_EVENT = "Error while validating the event."
-COLLECTOR_NAME = f"micro-dashboard-{__version__}"  # Micro's source.name is the collector's name-version
 
 
 def _source(request: sqlite3.Row) -> dict[str, Any]:
@@ -46,10 +44,7 @@ def raw_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any] | None
 
 def request_body(request: sqlite3.Row) -> str | None:
     """Return a stored request's body as text (base64-prefixed when it is not UTF-8)."""
-    raw = RawPayload(method="", path="", vendor=None, version=None, querystring="", body=request["body"],
-                     content_type=None, headers=[], ip="", useragent=None, referer=None, hostname="",
-                     network_userid=None, timestamp=0)
-    return body_text(raw)
+    return body_text(request["body"])
 
 
 def collector_payload(request: sqlite3.Row) -> dict[str, Any]:

@@ -12,13 +12,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__
 from . import failures
 from .fields import MAX_LENGTHS
-from .model import Entity, Event, Problem, RawPayload, SchemaChecker
+from .model import COLLECTOR_NAME, Entity, Event, Problem, RawPayload, SchemaChecker
 from .payload import loads_strict
 
-TOOL = f"micro-dashboard-{__version__}"
 # Patterns are used with fullmatch and ASCII digits only: `$` would let a trailing newline through, and `\d`
 # would accept other scripts' digits, which Enrich rejects.
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -221,8 +219,8 @@ class EventBuilder:
         raw, p, f = self.raw, self.params, self.fields
         f["collector_tstamp"] = raw.timestamp
         f["etl_tstamp"] = self.now
-        f["v_collector"] = p.get("cv") or TOOL
-        f["v_etl"] = TOOL
+        f["v_collector"] = p.get("cv") or COLLECTOR_NAME
+        f["v_etl"] = COLLECTOR_NAME
         f["user_ipaddress"] = p.get("ip") or raw.ip
         f["useragent"] = p.get("ua") or raw.useragent
         # A tracker-set tnuid overrides everything; an nuid parameter overrides the collector's id, except on an

@@ -30,14 +30,14 @@ def bad_row(kind: str, failure: dict[str, Any], payload: Any, problems: list[Pro
     return Failure(kind, {"schema": schema, "data": data}, problems)
 
 
-def body_text(raw: RawPayload) -> str | None:
-    """Return the body as text, or base64 when it is not UTF-8, so a bad row can always carry it."""
-    if raw.body is None:
+def body_text(body: bytes | None) -> str | None:
+    """Return a request body as text, or base64 when it is not UTF-8, so a bad row can always carry it."""
+    if body is None:
         return None
     try:
-        return raw.body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        return "base64:" + base64.b64encode(raw.body).decode("ascii")
+        return "base64:" + base64.b64encode(body).decode("ascii")
 
 
 def collector_payload(raw: RawPayload) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def collector_payload(raw: RawPayload) -> dict[str, Any]:
         "version": raw.version,
         "querystring": [{"name": k, "value": v} for k, v in parse_qsl(raw.querystring, keep_blank_values=True)],
         "contentType": raw.content_type,
-        "body": body_text(raw),
+        "body": body_text(raw.body),
         "collector": raw.collector,
         "encoding": "UTF-8",
         "hostname": raw.hostname,
@@ -92,7 +92,7 @@ def size_violation(raw: RawPayload, limit: int) -> Failure:
         "actualSizeBytes": raw.body_size,
         "expectation": expectation,
     }
-    start = (body_text(raw) or "")[:1000]
+    start = (body_text(raw.body) or "")[:1000]
     return bad_row("size_violation", failure, start, [Problem("body", expectation)])
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal, Protocol
 
 from .. import __version__
 
+COLLECTOR_NAME = f"micro-dashboard-{__version__}"  # Snowplow names collectors and enrichers name-version
+
 
 @dataclass
 class RawPayload:
@@ -27,7 +29,7 @@ class RawPayload:
     network_userid: str | None
     timestamp: int  # receive time, milliseconds since the epoch
     body_size: int = 0  # the declared or read size, which may exceed len(body) for an oversized request
-    collector: str = f"micro-dashboard-{__version__}"  # Snowplow names collectors name-version
+    collector: str = COLLECTOR_NAME
 
 
 @dataclass
