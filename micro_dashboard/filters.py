@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .store.schema import FILTERABLE
+
 # Promoted columns of the events table that filters may name directly.
-COLUMNS = ("app_id", "platform", "event", "event_name", "event_vendor", "schema", "name_tracker", "user_id",
-           "domain_userid", "network_userid", "se_category", "se_action", "se_label", "event_id",
-           "collector_tstamp")
+COLUMNS = (*FILTERABLE, "schema")
 OPERATORS = ("exact", "contains", "startswith", "in", "gt", "gte", "lt", "lte", "isnull", "not")
 # Query parameters that steer an endpoint rather than filter events.
 RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Valid
 from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
-from . import SUMMARY_COLUMNS, Store, Summary
+from . import SUMMARY_COLUMNS, Store, Summary, schema
 
 Where = tuple[str, list[Any]]
 
@@ -309,9 +309,7 @@ def json_paths(value: Any, prefix: str = "", depth: int = 3) -> list[str]:
 
 # -- Micro 4.x's paged API -----------------------------------------------------------------------------------
 
-PROMOTED_SQL = frozenset(["app_id", "platform", "event", "event_name", "event_vendor", "name_tracker", "user_id",
-                          "domain_userid", "network_userid", "se_category", "se_action", "se_label", "event_id",
-                          "collector_tstamp"])
+PROMOTED_SQL = frozenset(schema.FILTERABLE)
 
 
 def field_expr(name: str) -> str:
