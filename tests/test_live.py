@@ -86,3 +86,17 @@ def test_sockets_and_waits_beyond_their_share_get_503_and_the_collector_still_an
         assert time.monotonic() < deadline, "the slots of closed websockets were never given back"
         time.sleep(0.1)
     assert answer.status_code in (200, 408)
+
+
+@pytest.mark.browser
+def test_the_page_drops_rows_that_retention_deleted(retaining: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"http://{retaining}/")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=10_000)
+    for n in range(6):
+        requests.get(f"http://{retaining}/i", params={**PV, "aid": f"kept-or-not-{n}"}, timeout=10)
+    rows = page.locator("#list .row[data-id]:not([hidden])")
+    expect(rows.filter(has_text="kept-or-not-5")).to_have_count(1, timeout=10_000)
+    expect(rows).to_have_count(3, timeout=10_000)
+    expect(rows.filter(has_text="kept-or-not-0")).to_have_count(0)
