@@ -158,7 +158,7 @@ export function renderDetail(panel, detail, wantedTab, onTab) {
     badge(status(row)),
     h('span', {title: 'app_id'}, row.app_id || '—'),
     h('span', {class: 'muted', title: stamp(row.collector_tstamp)}, stamp(row.collector_tstamp)),
-    row.schema ? h('code', {class: 'schema'}, row.schema) : null,
+    row.schema ? h('code', {class: 'schema', title: row.schema}, row.schema) : null,
     h('code', {class: 'muted', title: 'event_id'}, row.event_id || `row ${row.id}`));
   replace(panel.tabs, tabs.map(([key, label]) => {
     const counter = key === 'entities' ? detail.entities.filter((e) => e.kind !== 'unstruct').length
