@@ -47,14 +47,23 @@ class Tail:
 
     def next_line(self) -> str:
         """Return the next stdout line."""
-        return self.out.get(timeout=LINE_TIMEOUT)
+        return self._get(self.out, "a line on stdout")
 
     def wait_until_following(self) -> None:
         """Wait for the notice that the websocket is open, so events sent from now on are streamed."""
-        while (note := self.err.get(timeout=LINE_TIMEOUT)) != "<closed>":
+        while (note := self._get(self.err, "the 'tailing' notice on stderr")) != "<closed>":
             if note.startswith("tailing "):
                 return
         raise AssertionError("tail exited before it was following")
+
+    def _get(self, lines: queue.Queue[str], what: str) -> str:
+        """Return the next line, or fail saying what tail was doing."""
+        try:
+            return lines.get(timeout=LINE_TIMEOUT)
+        except queue.Empty:
+            state = "running" if self.process.poll() is None else f"exited with {self.process.returncode}"
+            pending = {"stdout": list(self.out.queue), "stderr": list(self.err.queue)}
+            raise AssertionError(f"no {what} within {LINE_TIMEOUT}s; tail is {state}; unread: {pending}") from None
 
     def stop(self) -> None:
         """Terminate the process."""
