@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 
 import click
 from click_default_group import DefaultGroup
@@ -82,12 +83,15 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
     click.echo(f"  database   {settings.db}")
     click.echo("Press Ctrl-C to stop.", nl=True)
     sys.stdout.flush()
-    # SIGTERM (docker stop, a Procfile runner) stops as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # The server runs in its own thread and the signal only sets a flag: an exception raised into the serve
+    # loop at an arbitrary point can leave cheroot's locks taken, and stopping then hangs.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, and docker stop or a Procfile runner
+        signal.signal(signum, lambda *_: stopping.set())
+    server.start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while not stopping.wait(0.5):
+            pass
     finally:
         server.stop()
         app.config["STORE"].close()
@@ -108,9 +112,6 @@ def _duration(text: str | None, flag: str) -> float | None:
         raise click.BadParameter(f"{text!r} is not a duration: give seconds (90, 0.5) or 30s, 15m, 12h, 7d",
                                  param_hint=flag) from None
 
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def main() -> None:

@@ -59,10 +59,13 @@ class Server:
         # The serve loop notices stop() only between selects; a short interval makes stopping quick.
         self._server.expiration_interval = 0.1
         self._thread: threading.Thread | None = None
+        self._prepared = False
 
     def prepare(self) -> None:
-        """Bind the listening socket (a port of 0 picks a free one)."""
-        self._server.prepare()
+        """Bind the listening socket (a port of 0 picks a free one), unless it is bound already."""
+        if not self._prepared:
+            self._server.prepare()
+            self._prepared = True
 
     @property
     def port(self) -> int:
@@ -73,10 +76,6 @@ class Server:
     def host(self) -> str:
         """Return the bound host."""
         return self._server.bind_addr[0]
-
-    def serve_forever(self) -> None:
-        """Serve until stop() or Ctrl-C."""
-        self._server.serve()
 
     def start(self) -> Server:
         """Bind and serve in a daemon thread; return self."""
