@@ -155,12 +155,16 @@ def follow(dashboard: Dashboard, cursor: int, as_json: bool) -> None:
 
 def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnected: bool) -> int:
     """Print what one websocket connection sends; return the cursor to reconnect from after a resync."""
+    # Said as soon as the handshake is done, not on the server's hello: simple-websocket's client leaves a
+    # message that came in the same read as the handshake unread until more data arrives, so waiting for
+    # the hello could wait until the next event.
+    note(f"{'reconnected to' if reconnected else 'tailing'} {dashboard.url} (Ctrl-C to stop)")
     pending: list[dict[str, Any]] = []
     while True:
         envelope = pending.pop(0) if pending else json.loads(ws.receive())
         kind = envelope.get("type")
         if kind == "hello":
-            note(f"{'reconnected to' if reconnected else 'tailing'} {dashboard.url} (Ctrl-C to stop)")
+            pass  # counts for a UI; tail has nothing to show until events arrive
         elif kind == "reset":
             note("-- events were deleted --")
         elif kind == "resync":
