@@ -33,10 +33,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# One decoder for every call: json.loads with options would build a new one each time, on the hot path.
+STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads_strict(text: str) -> Any:
     """Parse JSON as Snowplow does: NaN and Infinity are not JSON, and nesting too deep to read is an error."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return STRICT_JSON.decode(text)
     except RecursionError:
         raise ValueError("it is nested too deeply to read") from None
 
