@@ -361,9 +361,9 @@ class EventBuilder:
 
     def check_lengths(self) -> None:
         """Report every string field longer than the atomic schema allows."""
-        for field, limit in MAX_LENGTHS.items():
-            value = self.fields.get(field)
-            if isinstance(value, str) and len(value) > limit:
+        for field, value in list(self.fields.items()):  # the few fields an event has, not every limit
+            limit = MAX_LENGTHS.get(field)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
                 param = FIELD_PARAMS.get(field, field)
                 self.atomic_error(param, field, value, f"is too long ({len(value)} characters, at most {limit})",
                                   "atomic_field_length_exceeded")
