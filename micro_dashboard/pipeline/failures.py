@@ -49,6 +49,14 @@ def collector_payload(raw: RawPayload) -> dict[str, Any]:
         "contentType": raw.content_type,
         "body": body_text(raw.body),
         "collector": raw.collector,
+        **_received(raw),
+        "networkUserId": raw.network_userid,
+    }
+
+
+def _received(raw: RawPayload) -> dict[str, Any]:
+    """Return how and from where a request was received, as both payload shapes of bad rows spell it."""
+    return {
         "encoding": "UTF-8",
         "hostname": raw.hostname,
         "timestamp": iso_timestamp(raw.timestamp),
@@ -56,7 +64,6 @@ def collector_payload(raw: RawPayload) -> dict[str, Any]:
         "useragent": raw.useragent,
         "refererUri": raw.referer,
         "headers": [f"{k}: {v}" for k, v in raw.headers],
-        "networkUserId": raw.network_userid,
     }
 
 
@@ -134,13 +141,7 @@ def raw_event_payload(raw: RawPayload, parameters: dict[str, str], fields: dict[
             "parameters": [{"name": k, "value": v} for k, v in parameters.items()],
             "contentType": raw.content_type,
             "loaderName": raw.collector,
-            "encoding": "UTF-8",
-            "hostname": raw.hostname,
-            "timestamp": iso_timestamp(raw.timestamp),
-            "ipAddress": raw.ip,
-            "useragent": raw.useragent,
-            "refererUri": raw.referer,
-            "headers": [f"{k}: {v}" for k, v in raw.headers],
+            **_received(raw),
             "userId": raw.network_userid,
         },
     }
