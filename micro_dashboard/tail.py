@@ -143,18 +143,29 @@ def follow(dashboard: Dashboard, cursor: int, as_json: bool) -> None:
             time.sleep(RECONNECT_SECONDS)  # the dashboard is restarting; try again, like tail -F
             continue
         try:
-            cursor = stream(ws, dashboard, cursor, as_json, connected_once)
-            connected_once = True
-        except (simple_websocket.ConnectionClosed, requests.ConnectionError):
-            note("connection lost; reconnecting...")
-            connected_once = True
-            time.sleep(RECONNECT_SECONDS)
+            cursor, lost = stream(ws, dashboard, cursor, as_json, connected_once)
         finally:
-            ws.close()
+            with contextlib.suppress(Exception):  # closing a socket the server already dropped raises
+                ws.close()
+        connected_once = True
+        if lost:
+            note("connection lost; reconnecting...")
+            time.sleep(RECONNECT_SECONDS)
 
 
-def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnected: bool) -> int:
-    """Print what one websocket connection sends; return the cursor to reconnect from after a resync."""
+def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnected: bool) -> tuple[int, bool]:
+    """Print what one websocket connection sends; return the cursor to go on from, and whether it was lost."""
+    import simple_websocket
+
+    seen = [cursor]  # the last row printed, kept when the connection drops mid-stream
+    try:
+        return _stream(ws, dashboard, seen, as_json, reconnected), False
+    except (simple_websocket.ConnectionClosed, requests.ConnectionError):
+        return seen[0], True
+
+
+def _stream(ws: Any, dashboard: Dashboard, seen: list[int], as_json: bool, reconnected: bool) -> int:
+    """Print envelopes, moving `seen[0]` past each batch; return the cursor to reconnect from after a resync."""
     # Said as soon as the handshake is done, not on the server's hello: simple-websocket's client leaves a
     # message that came in the same read as the handshake unread until more data arrives, so waiting for
     # the hello could wait until the next event.
@@ -181,4 +192,4 @@ def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnecte
                 batch.append(other["data"])
             for summary in dashboard.matching(batch):
                 emit(summary, as_json)
-            cursor = max(cursor, batch[-1]["id"])
+            seen[0] = max(seen[0], batch[-1]["id"])

@@ -14,9 +14,9 @@ from support import IGLU_CENTRAL, IGLU_GITLAB
 
 
 @contextmanager
-def dashboard_process(db: Path) -> Iterator[str]:
-    """Start a dashboard on a free port with offline Iglu repositories; yield its URL; stop it."""
-    command = [sys.executable, "-m", "micro_dashboard", "serve", "--port", "0", "--db", str(db),
+def dashboard_process(db: Path, port: int = 0) -> Iterator[str]:
+    """Start a dashboard (on a free port by default) with offline Iglu repositories; yield its URL; stop it."""
+    command = [sys.executable, "-m", "micro_dashboard", "serve", "--port", str(port), "--db", str(db),
                "--no-default-registries", "--iglu-dir", str(IGLU_CENTRAL),
                "--iglu-dir", str(IGLU_GITLAB)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

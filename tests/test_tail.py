@@ -16,6 +16,7 @@ import click
 import pytest
 import requests
 from dashboard_process import dashboard_process
+from support import free_port
 
 from micro_dashboard.tail import line
 
@@ -158,3 +159,22 @@ def test_a_line_for_an_unreadable_request_still_says_why():
     text = click.unstyle(line({"id": 9, "valid": False, "collector_tstamp": None, "app_id": None, "event": None,
                  "problems": [{"message": "the body is not JSON"}]}))
     assert "(unreadable)" in text and text.endswith("INVALID: the body is not JSON")
+
+
+def test_tail_follows_a_restarted_dashboard_without_repeating_events(tmp_path: Path, tails: list[Tail]):
+    app = f"tail-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    with dashboard_process(tmp_path / "events.db", port) as first:
+        tail = Tail("--url", first, "--json", f"app_id={app}")
+        tails.append(tail)
+        tail.wait_until_following()
+        structured(first, app, "c", "before-1")
+        structured(first, app, "c", "before-2")
+        shown = [json.loads(tail.next_line())["se_action"] for _ in range(2)]
+    with dashboard_process(tmp_path / "events.db", port) as second:  # same port and database, like a restart
+        while (note := tail._get(tail.err, "the reconnect notice")) and not note.startswith("reconnected"):
+            pass
+        structured(second, app, "c", "after")
+        shown.append(json.loads(tail.next_line())["se_action"])
+    assert shown == ["before-1", "before-2", "after"]
+    assert tail.process.poll() is None, "tail should keep following"
