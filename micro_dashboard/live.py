@@ -18,6 +18,13 @@ LONG_LIVED_PATHS = frozenset(["/ws", "/api/wait"])
 RESERVED_THREADS = 16  # never taken by long-lived requests, so the collector always answers
 
 
+def trusted_origin(origin: str) -> bool:
+    """Return whether a page from `origin` may read the feed: the dashboard's own pages or an allowed origin."""
+    from .api.events import allowed_origin
+
+    return origin == request.host_url.rstrip("/") or allowed_origin(origin)
+
+
 def init_app(app: Flask, threads: int) -> None:
     """Serve /ws, and keep sockets and waiters from taking the threads the collector needs."""
     sock.init_app(app)
@@ -30,6 +37,11 @@ def init_app(app: Flask, threads: int) -> None:
         since = request.args.get("since")
         if request.path == "/ws" and since and not re.fullmatch(r"[0-9]{1,18}", since):
             return jsonify({"error": "since must be a row id (a whole number)", "detail": {"since": since}}), 400
+        origin = request.headers.get("Origin")
+        if request.path == "/ws" and origin and not trusted_origin(origin):
+            # Browsers apply no CORS to websockets, so without this any web page could read every event.
+            message = f"origin {origin} may not open the live feed; allow it with --cors-origin"
+            return jsonify({"error": message, "detail": {"origin": origin}}), 403
         if not slots.acquire(blocking=False):
             message = (f"too many open websockets and waits ({threads - RESERVED_THREADS}); close some, "
                        "or start micro-dashboard with more --threads")

@@ -100,3 +100,25 @@ def test_the_page_drops_rows_that_retention_deleted(retaining: str, page: Any) -
     expect(rows.filter(has_text="kept-or-not-5")).to_have_count(1, timeout=10_000)
     expect(rows).to_have_count(3, timeout=10_000)
     expect(rows.filter(has_text="kept-or-not-0")).to_have_count(0)
+
+
+def handshake(url: str, origin: str | None) -> requests.Response:
+    """Ask for a websocket upgrade of /ws with an Origin, answering nothing after the handshake."""
+    headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    if origin:
+        headers["Origin"] = origin
+    return requests.get(f"{url}/ws", headers=headers, timeout=10, stream=True)
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1.evil.example", "null"])
+def test_pages_from_other_sites_cannot_open_the_live_feed(live_server: Any, origin: str) -> None:
+    answer = handshake(live_server.url, origin)
+    assert answer.status_code == 403 and "--cors-origin" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("origin", [None, "http://localhost:3000", "own"])
+def test_the_dashboards_own_pages_local_pages_and_tools_open_the_live_feed(live_server: Any, origin: Any) -> None:
+    answer = handshake(live_server.url, live_server.url if origin == "own" else origin)
+    assert answer.status_code == 101
+    answer.close()
