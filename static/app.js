@@ -56,10 +56,20 @@ function readUrl() {
   state.range = params.get('range') in RANGES ? params.get('range') : 'all';
   state.minute = params.get('minute') ? Number(params.get('minute')) : null;
   const cols = params.get('cols');
-  const saved = localStorage.getItem(COLUMNS_KEY);
-  state.columns = cols !== null ? cols.split(',').filter(Boolean) : saved ? JSON.parse(saved) : [];
+  state.columns = cols !== null ? cols.split(',').filter(Boolean) : savedColumns();
+  state.wantedId = Number(params.get('event')) || null; // a shared link to one event: opened once loaded
   for (const key of ['search', 'range', 'minute', 'cols', 'event']) params.delete(key);
   state.extraParams = params;
+}
+
+/** The columns chosen last time; a value that does not parse (edited by hand, another version) is ignored. */
+function savedColumns() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(COLUMNS_KEY) || '[]');
+    return Array.isArray(saved) ? saved.filter((c) => typeof c === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function writeUrl() {
@@ -826,8 +836,7 @@ showCounts();
 writeUrl();
 reload().then(() => {
   feed.start();
-  const wanted = Number(new URLSearchParams(location.search).get('event'));
-  if (wanted && state.byId.has(wanted)) openDetail(wanted);
+  if (state.wantedId && state.byId.has(state.wantedId)) openDetail(state.wantedId);
 });
 // A handle for tests and for the curious: the state, and a way to drop the socket as a network failure would.
 window.microDashboard = {state, feed};

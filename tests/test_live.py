@@ -122,3 +122,20 @@ def test_the_dashboards_own_pages_local_pages_and_tools_open_the_live_feed(live_
     answer = handshake(live_server.url, live_server.url if origin == "own" else origin)
     assert answer.status_code == 101
     answer.close()
+
+
+@pytest.mark.browser
+def test_a_link_to_one_event_opens_it_and_bad_saved_columns_do_not_break_the_page(live_server: Any, page: Any):
+    from playwright.sync_api import expect
+
+    for n in range(3):
+        requests.get(f"{live_server.url}/i", params={**PV, "aid": f"linked-{n}"}, timeout=10)
+    row = requests.get(f"{live_server.url}/api/events", params={"app_id": "linked-1"}, timeout=10).json()
+    target = row["events"][0]["id"]
+    page.goto(f"{live_server.url}/")
+    page.evaluate("localStorage.setItem('micro-dashboard.columns', '{not json')")
+    page.goto(f"{live_server.url}/?event={target}")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(page.locator("#detail")).to_be_visible(timeout=10_000)
+    expect(page.locator("#detail")).to_contain_text("linked-1")
+    assert f"event={target}" in page.url
