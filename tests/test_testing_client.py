@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import requests
 from dashboard_process import dashboard_process
 from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJson, StructuredEvent, Tracker
-from support import GITLAB_STANDARD, LINK_CLICK
+from support import GITLAB_STANDARD, LINK_CLICK, UNSTRUCT
 
 from micro_dashboard.testing import APIError, MicroDashboard, ReceivedEvent, WaitTimeout
 from micro_dashboard.testing.matching import api_filters, conditions, differences
@@ -200,3 +202,23 @@ def test_partial_matching_is_strict_about_types_and_judges_each_entity_whole():
     assert not differences(event, conditions({"se_value": 1}))
     assert [str(d) for d in differences(event, conditions({"valid": 1, "gitlab_standard": {"project_id": "7"}}))] == [
         "valid: expected 1, got True", "gitlab_standard.project_id: expected '7', got 7"]
+
+
+def test_assert_all_valid_strict_fails_when_schemas_could_not_be_checked(app_config: dict) -> None:
+    from micro_dashboard import create_app
+    from micro_dashboard.server import Server
+
+    app = create_app(app_config)  # no registry configured: every schema is unverified
+    server = Server(app, "127.0.0.1", 0).start()
+    try:
+        with MicroDashboard(f"http://127.0.0.1:{server.port}", cursor=0) as dashboard:
+            ue = json.dumps({"schema": UNSTRUCT, "data": {"schema": LINK_CLICK, "data": {}}})
+            requests.get(f"{dashboard.url}/i", params={"e": "ue", "p": "web", "tv": "t", "ue_pr": ue}, timeout=10)
+            dashboard.wait_for(1)
+            dashboard.assert_all_valid()  # valid, as far as anything could tell
+            unchecked = r"(?s)1 could not be checked .*link_click: no Iglu registry is configured"
+            with pytest.raises(AssertionError, match=unchecked):
+                dashboard.assert_all_valid(strict=True)
+    finally:
+        server.stop()
+        app.config["STORE"].close()

@@ -83,7 +83,7 @@ class Resolution:
             return f"{self.source} (from the schema cache)" if self.cached else str(self.source)
         if self.status == "not_found":
             return "not found in any registry"
-        return "could not reach " + "; ".join(self.unreachable)
+        return "; ".join(self.unreachable)
 
 
 @dataclass
@@ -182,7 +182,7 @@ class Resolver:
             if why is not None:
                 message = f"not asked again yet after a recent failure: {why}"
                 history.append(self._record(uri, registry, Lookup("error", message=message), counted=False))
-                unreachable.append(f"{registry.describe()}: {why} (retried after {self.backoff:g} s)")
+                unreachable.append(f"could not reach {registry.describe()}: {why} (retried after {self.backoff:g} s)")
                 continue
             answer = registry.lookup(key)
             if answer.status == "found" and answer.schema is not None:
@@ -191,7 +191,7 @@ class Resolver:
                 return self._remember(uri, answer.schema, registry.name, cached=False)
             history.append(self._record(uri, registry, answer))
             if answer.status == "error":
-                unreachable.append(f"{registry.describe()}: {answer.message}")
+                unreachable.append(f"could not reach {registry.describe()}: {answer.message}")
                 if registry.kind == "http":
                     with self._lock:
                         self._down[registry.name] = (self._clock() + self.backoff, str(answer.message))

@@ -156,7 +156,7 @@ class IgluChecker:
         return Verdict("invalid", error, [problem], message)
 
     def _unreachable(self, key: SchemaKey, resolution: Resolution) -> Verdict:
-        note = "could not reach " + "; ".join(resolution.unreachable)
+        note = resolution.where()
         if not self.strict:
             return Verdict("unverified", note=note)
         message = f"schema {key.uri} could not be checked (strict mode): {note}"

@@ -234,16 +234,35 @@ class MicroDashboard:
                      *closest(found, conds, len(found))[1:]]
             raise AssertionError("\n".join(lines))
 
-    def assert_all_valid(self, since: int | None = None, **match: Any) -> None:
-        """Fail listing every invalid event after the cursor (among those matching), with each problem."""
+    def assert_all_valid(self, since: int | None = None, strict: bool = False, **match: Any) -> None:
+        """Fail listing every invalid event after the cursor (among those matching), with each problem.
+
+        An event whose schema no registry could be asked about is valid but unverified; with `strict=True` it
+        fails too, so a suite run offline cannot pass without its schemas having been checked.
+        """
         __tracebackhide__ = True
         since = self.cursor if since is None else since
         invalid = self.events(since=since, **{**match, "valid": False})
-        if invalid:
+        unverified = [e for e in self.events(since=since, **{**match, "valid": True}) if e.row.get("unverified")]
+        if invalid or (strict and unverified):
             total = len(self.events(since=since, **match))
-            lines = [f"{len(invalid)} of {total} event{'s' if total != 1 else ''} received are invalid:",
-                     *invalid_listing(invalid)]
+            lines = [f"{len(invalid)} of {total} event{'s' if total != 1 else ''} received are invalid"
+                     + (":" if invalid else "."), *(invalid_listing(invalid) if invalid else [])]
+            if strict and unverified:
+                lines.append(f"{len(unverified)} could not be checked against their schemas (strict=True):")
+                lines += [f"  {e.title()}: " + "; ".join(n["note"] for n in e.entities if n.get("note"))
+                          for e in unverified]
             raise AssertionError("\n".join(lines))
+
+    def close(self) -> None:
+        """Close the HTTP connections this client keeps open."""
+        self.session.close()
+
+    def __enter__(self) -> MicroDashboard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- explaining ----------------------------------------------------------------------------------------
 

@@ -85,17 +85,18 @@ def micro_dashboard_server(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def micro_dashboard(micro_dashboard_server: DashboardServer, request: pytest.FixtureRequest) -> MicroDashboard:
+def micro_dashboard(micro_dashboard_server: DashboardServer, request: pytest.FixtureRequest
+                    ) -> Iterator[MicroDashboard]:
     """Return a client whose waits and assertions only see events received during this test.
 
     An in-process dashboard is emptied before each test (unless --micro-dashboard-keep); an external one is
     never emptied, and the client's cursor starts after the newest event already there.
     """
-    dashboard = MicroDashboard(micro_dashboard_server.url)
-    if not micro_dashboard_server.external and not request.config.getoption("micro_dashboard_keep"):
-        dashboard.reset()
-    dashboard.mark()
-    return dashboard
+    with MicroDashboard(micro_dashboard_server.url) as dashboard:
+        if not micro_dashboard_server.external and not request.config.getoption("micro_dashboard_keep"):
+            dashboard.reset()
+        dashboard.mark()
+        yield dashboard
 
 
 def unique_app_id(node: pytest.Item) -> str:
