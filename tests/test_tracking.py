@@ -513,3 +513,14 @@ def test_demo_command_explains_an_unreachable_dashboard() -> None:
     result = CliRunner().invoke(demo_command, ["--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "no dashboard answers at http://127.0.0.1:9" in result.output
+
+
+def test_closing_clients_leaves_no_worker_threads_behind(live_server: Any) -> None:
+    before = threading.active_count()
+    for _ in range(5):
+        with InternalEventsClient(enabled=True, endpoint=live_server.url, batch_size=1, thread_count=3) as client:
+            client.track_event("thread_check", category="threads")
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)  # stopped workers end after their last batch
+    assert threading.active_count() <= before

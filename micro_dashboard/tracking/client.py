@@ -194,7 +194,7 @@ class InternalEventsClient:
             )
         if batch_size < 1 or thread_count < 1:
             raise ValueError(f"batch_size and thread_count must be >= 1, got {batch_size} and {thread_count}")
-        self._emitter = AsyncEmitter(endpoint=endpoint, batch_size=batch_size, thread_count=thread_count)
+        self._emitter = _ClosableEmitter(endpoint=endpoint, batch_size=batch_size, thread_count=thread_count)
         self._tracker = Tracker(namespace=namespace, emitters=[self._emitter], app_id=app_id)
         # A batch that has not filled yet would otherwise vanish when the process ends.
         atexit.register(self.close)
@@ -273,6 +273,8 @@ class InternalEventsClient:
         delivered = self.flush(timeout)
         self._closed = True
         atexit.unregister(self.close)
+        if self._emitter is not None:
+            self._emitter.stop()
         return delivered
 
     def __enter__(self) -> InternalEventsClient:
@@ -287,6 +289,34 @@ class InternalEventsClient:
             f"app_id={self.app_id!r}, namespace={self.namespace!r}, batch_size={self.batch_size}, "
             f"thread_count={self.thread_count})"
         )
+
+
+class _ClosableEmitter(AsyncEmitter):
+    """snowplow-tracker's AsyncEmitter, whose worker threads and retry timer can be stopped."""
+
+    _STOP = object()
+
+    def __init__(self, *args: Any, thread_count: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, thread_count=thread_count, **kwargs)
+        self._thread_count = thread_count
+
+    def consume(self) -> None:
+        """Send queued batches until told to stop (the parent's loop never ends)."""
+        while True:
+            batch = self.queue.get()
+            try:
+                if batch is self._STOP:
+                    return
+                self.send_events(batch)
+            finally:
+                self.queue.task_done()
+
+    def stop(self) -> None:
+        """End the worker threads once what is queued has been sent, and cancel pending retries."""
+        self.retry_timer.cancel()
+        self.cancel_flush_timer()
+        for _ in range(self._thread_count):
+            self.queue.put(self._STOP)
 
 
 def _wait_for_queue(emitter: AsyncEmitter, deadline: float) -> bool:
