@@ -524,3 +524,25 @@ def test_closing_clients_leaves_no_worker_threads_behind(live_server: Any) -> No
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)  # stopped workers end after their last batch
     assert threading.active_count() <= before
+
+
+def test_a_streamed_body_sees_the_request_context_and_never_leaks_it() -> None:
+    seen: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [])
+
+        def body() -> Any:
+            seen.append(get_event_context().project_id)
+            yield b"first"
+            seen.append(get_event_context().project_id)
+            yield b"second"
+
+        return body()
+
+    response = InternalEventsMiddleware(app, environment="test")({"HTTP_X_GITLAB_PROJECT_ID": "7"}, lambda *a: None)
+    chunks = iter(response)
+    assert next(chunks) == b"first" and current_event_context.get() is None  # nothing set between chunks
+    assert next(chunks) == b"second"
+    response.close()
+    assert seen == [7, 7] and current_event_context.get() is None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from contextlib import suppress
 from typing import Any
 
 from micro_dashboard.tracking.context import EventContext, current_event_context
@@ -23,23 +23,25 @@ def wsgi_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 class _ContextBody:
-    """Give a streamed response body the request's context while the server iterates it."""
+    """Give a streamed response body the request's context while the server iterates it.
+
+    Each chunk is produced inside a context of its own, so the request's context is never left set in the
+    server's thread between chunks or after an abandoned response.
+    """
 
     def __init__(self, body: Iterable[bytes], context: EventContext) -> None:
         self._body = body
-        self._context = context
+        self._context = contextvars.copy_context()
+        self._context.run(current_event_context.set, context)
+        self._chunks: Iterator[bytes] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._iterate()
+        return self
 
-    def _iterate(self) -> Iterator[bytes]:
-        token = current_event_context.set(self._context)
-        try:
-            yield from self._body
-        finally:
-            # A generator closed from another context has left ours already.
-            with suppress(ValueError):
-                current_event_context.reset(token)
+    def __next__(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = self._context.run(iter, self._body)
+        return self._context.run(next, self._chunks)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)
