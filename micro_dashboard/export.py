@@ -65,7 +65,7 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
     path = db or Settings.load().db
     if not Path(path).is_file():
         raise click.ClickException(f"no database at {path}: pass --db with the file `serve` writes to")
-    store = Store(path)
+    store = Store(path, readonly=True)  # the dashboard may be writing it right now
     try:
         for line in lines(store, compile_filter(flt), fmt):
             output.write(line)

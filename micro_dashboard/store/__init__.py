@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -77,8 +78,10 @@ def _event_schema(fields: dict[str, Any]) -> str | None:
 class Store:
     """A SQLite database of received requests, decoded events, entities and failures."""
 
-    def __init__(self, path: str, max_events: int | None = None, max_age: float | None = None):
+    def __init__(self, path: str, max_events: int | None = None, max_age: float | None = None,
+                 readonly: bool = False):
         self.path = path
+        self.readonly = readonly
         self.max_events, self.max_age = max_events, max_age
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -88,6 +91,9 @@ class Store:
         self._last_age_prune = 0.0
         self._writes_since_prune = 0
         self._pruned = False  # set by the writer thread when retention deleted rows in the current batch
+        if readonly:  # for reading a database another process may be writing (exports): no writer, no DDL
+            self._writer = self._group = None
+            return
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         schema.create(sqlite_utils.Database(self._writer))
@@ -95,7 +101,8 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, so a request's rows commit together.
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        target, uri = (f"file:{Path(self.path).absolute()}?mode=ro", True) if self.readonly else (self.path, False)
+        conn = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None, timeout=30)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode, and fast
         conn.execute("PRAGMA busy_timeout=30000")
@@ -111,6 +118,8 @@ class Store:
 
     def close(self) -> None:
         """Commit what is queued, then close the writer; every acknowledged write is on disk."""
+        if self._group is None:
+            return
         self._group.close()
         with self._write_lock:
             self._writer.close()
