@@ -23,6 +23,7 @@ class RevalidatingChecker:
         self.resolver: Resolver = checker.resolver
         self._lock = threading.Lock()
         self._unverified: set[str] = set(revalidation.unverified_schemas(store))
+        self._resolved: set[str] = set()  # schemas that were unverified once and resolved since
         # One background worker: re-checks run off the request path, in order, never many at once.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iglu-revalidate")
         store.on_commit(self._recheck_late_arrivals)
@@ -37,6 +38,7 @@ class RevalidatingChecker:
             if schema not in self._unverified:
                 return verdict
             self._unverified.discard(schema)
+            self._resolved.add(schema)
         self._revalidate_in_background(schema)
         return verdict
 
@@ -54,11 +56,13 @@ class RevalidatingChecker:
         queried the store, would stay unverified.
         """
         rows = [s.id for s in summaries if s.unverified]
-        if not rows:
-            return
+        with self._lock:
+            # Offline, every row is unverified and nothing has resolved yet: no query on each commit then.
+            if not rows or not self._resolved:
+                return
         schemas = revalidation.unverified_schemas(self.store, rows)
         with self._lock:
-            resolved = [schema for schema in schemas if schema not in self._unverified]
+            resolved = [schema for schema in schemas if schema in self._resolved and schema not in self._unverified]
         for schema in resolved:
             self._revalidate_in_background(schema)
 
