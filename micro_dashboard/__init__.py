@@ -1,11 +1,12 @@
-"""micro-dashboard: a local Snowplow collector, validator, live UI and test API in one process."""
+"""micro-dashboard: a local Snowplow collector, validator, live UI and test API in one process.
+
+Importing this package loads nothing else: the tracking client and the pipeline must not pay for the server.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -18,29 +19,10 @@ def asset_dir(name: str) -> str:
     return str(installed if installed.is_dir() else PACKAGE_DIR.parent / name)
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create the dashboard app; `config` overrides settings from the environment (see config.Settings)."""
-    from .config import Settings
-    from .hub import Hub
-    from .iglu_setup import build_checker
-    from .store import Store
+def __getattr__(name: str) -> Any:
+    """Load `create_app` (and with it Flask) only when someone asks for it."""
+    if name == "create_app":
+        from .app import create_app
 
-    settings = config if isinstance(config, Settings) else Settings.load(config)
-    Path(settings.db).parent.mkdir(parents=True, exist_ok=True) if settings.db != ":memory:" else None
-    app = Flask(__name__, static_folder=asset_dir("static"), template_folder=asset_dir("templates"))
-    app.json.sort_keys = False  # keep Snowplow's field order in every JSON answer
-    store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age)
-    app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
-
-    from . import collector, live, ui
-    from .api import events, iglu, micro, micro4, openapi
-
-    app.register_blueprint(collector.bp)
-    app.register_blueprint(micro4.bp)  # its static /micro/events, columns, timeline beat micro's catch-all
-    app.register_blueprint(micro.bp)
-    app.register_blueprint(events.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(iglu.bp)
-    app.register_blueprint(ui.bp)
-    live.init_app(app, settings.threads)
-    return app
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

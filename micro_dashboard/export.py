@@ -12,7 +12,8 @@ import click
 from .filters import FilterError, parse_args
 from .pipeline.fields import expand_json_form, to_tsv_line
 from .store import Store
-from .store.queries import Where, export_json
+from .store.filter_sql import Where
+from .store.reads import export_json
 
 FORMATS = ("ndjson", "tsv")
 
@@ -60,7 +61,7 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
         flt = parse_args(pairs)
     except FilterError as exc:
         raise click.BadParameter(str(exc), param_hint="--filter") from exc
-    from .store.queries import compile_filter
+    from .store.filter_sql import compile_filter
 
     path = db or Settings.load().db
     if not Path(path).is_file():

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .store.schema import FILTERABLE
+from .columns import FILTERABLE
 
 # Promoted columns of the events table that filters may name directly.
-COLUMNS = (*FILTERABLE, "schema")
+COLUMNS = FILTERABLE
 OPERATORS = ("exact", "contains", "startswith", "in", "gt", "gte", "lt", "lte", "isnull", "not")
 # Query parameters that steer an endpoint rather than filter events.
 RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..filters import Column, EntityField, Param, parse_target
 from ..pipeline.fields import FIELDS, expand_json_form, to_flat_form
-from ..store import Store
-from ..store import queries as q
+from ..store import Store, reads
 from .shapes import request_body
 
 # Headers a replay must not copy: the client and the server set these themselves.
@@ -86,11 +85,11 @@ def column_values(store: Store, ids: list[int], columns: list[str]) -> dict[int,
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
     if not ids:
         return out
-    rows = {r["id"]: r for r in q.rows_by_id(store, ids)}
+    rows = {r["id"]: r for r in reads.rows_by_id(store, ids)}
     targets = {c: (Column(c) if c in FIELDS else parse_target(c)) for c in columns}
     names = {t.entity for t in targets.values() if isinstance(t, EntityField)}
     entities: dict[int, list[sqlite3.Row]] = {}
-    for e in q.entity_rows(store, ids, names):
+    for e in reads.entity_rows(store, ids, names):
         entities.setdefault(e["event_row"], []).append(e)
     for i, row in rows.items():
         event = json.loads(row["event_json"]) if row["event_json"] else {}

@@ -15,8 +15,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from .. import export
 from ..filters import INT64_MAX, FilterError, parse_args, parse_target, parse_time
 from ..pipeline.fields import FIELDS
-from ..store import Store
-from ..store import queries as q
+from ..store import Store, reads
+from ..store.filter_sql import Where, compile_filter
 from . import detail as details
 
 bp = Blueprint("events", __name__, url_prefix="/api")
@@ -116,9 +116,9 @@ def store() -> Store:
     return current_app.config["STORE"]
 
 
-def where_from_args() -> q.Where:
+def where_from_args() -> Where:
     """Compile the request's filter parameters."""
-    return q.compile_filter(parse_args(request.args.items(multi=True)))
+    return compile_filter(parse_args(request.args.items(multi=True)))
 
 
 def int_arg(name: str, default: int | None, low: int = 0, high: int | None = None) -> int | None:
@@ -158,7 +158,7 @@ def list_events() -> Response:
         if column not in FIELDS and parse_target(column) is None:
             raise ApiError(f"unknown column {column!r}", detail={"column": column})
     st = store()
-    rows = q.summaries(st, where, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
+    rows = reads.summaries(st, where, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
     more = len(rows) > limit
     rows = rows[:limit]
     events = [asdict(s) for s in rows]
@@ -167,7 +167,7 @@ def list_events() -> Response:
         for event in events:
             event["columns"] = values[event["id"]]
     return jsonify({"events": events, "next_before": rows[-1].id if more else None, "last_id": st.last_id(),
-                    "total": q.count(st, where)})
+                    "total": reads.count(st, where)})
 
 
 @bp.route("/events", methods=["DELETE"])
@@ -180,7 +180,7 @@ def delete_events() -> Response:
 @bp.route("/events/latest", methods=["GET"])
 def latest_event() -> Response:
     """Return the newest matching event in full, 404 if none."""
-    row = q.latest(store(), where_from_args())
+    row = reads.latest(store(), where_from_args())
     if row is None:
         raise ApiError("no event matches", 404, {"filters": request.args.to_dict(flat=False)})
     return jsonify(event_detail(row))
@@ -189,7 +189,7 @@ def latest_event() -> Response:
 @bp.route("/events/<key>", methods=["GET"])
 def one_event(key: str) -> Response:
     """Return one event in full by event_id or row id, 404 if unknown."""
-    row = q.event_row(store(), key)
+    row = reads.event_row(store(), key)
     if row is None:
         raise ApiError(f"no event {key!r}", 404, {"key": key})
     return jsonify(event_detail(row))
@@ -211,12 +211,12 @@ def wait() -> tuple[Response, int]:
     deadline = time.monotonic() + timeout
     generation = hub.generation  # read before querying, so a commit in between is never missed
     while True:
-        found = q.summaries(st, where, wanted, since=since, oldest_first=True)
+        found = reads.summaries(st, where, wanted, since=since, oldest_first=True)
         remaining = deadline - time.monotonic()
         if len(found) >= wanted or remaining <= 0:
             break
         generation = hub.wait_for_change(generation, remaining)
-    rows = q.rows_by_id(st, [s.id for s in found])
+    rows = reads.rows_by_id(st, [s.id for s in found])
     base = request.host_url.rstrip("/")
     body: dict[str, Any] = {"events": [details.event_detail(st, r, base) for r in rows],
                             "cursor": rows[-1]["id"] if rows else since, "count": len(rows)}
@@ -235,17 +235,17 @@ def stats() -> Response:
     start = parse_time("from", request.args["from"]) if request.args.get("from") else end - 3_600_000
     if start > end:
         raise ApiError("from must not be after to", detail={"from": start, "to": end})
-    return jsonify(q.stats(store(), where, start, end))
+    return jsonify(reads.stats(store(), where, start, end))
 
 
 @bp.route("/columns", methods=["GET"])
 def columns() -> Response:
     """List the column names a list can show: canonical fields, parameters and entity paths seen."""
-    seen = q.known_columns(store())
+    seen = reads.known_columns(store())
     paths: list[str] = []
     for _kind, schema, data in seen["entities"]:
         name = schema[len("iglu:"):].split("/")[1]
-        paths.extend(f"{name}.{p}" for p in q.json_paths(data))
+        paths.extend(f"{name}.{p}" for p in reads.json_paths(data))
     return jsonify({"columns": [*FIELDS, *(f"param.{k}" for k in seen["params"]),
                                 *sorted(set(paths))]})
 

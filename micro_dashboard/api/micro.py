@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
 
 from ..filters import INT64_MAX
-from ..store import micro as queries
+from ..store import micro_reads
 from . import shapes
 from .events import register_query_errors
 
@@ -73,7 +73,7 @@ def good() -> Response:
     """Return good events, newest first, filtered by event_type, schema, contexts and limit."""
     filters = filter_body({"event_type": str, "schema": str, "contexts": list, "limit": int})
     store = _store()
-    rows = queries.good_rows(store, **filters)
+    rows = micro_reads.good_rows(store, **filters)
     requests = store.requests(r["request_id"] for r in rows)
     return jsonify([shapes.good_event(r, requests[r["request_id"]]) for r in rows])
 
@@ -83,7 +83,7 @@ def bad() -> Response:
     """Return bad events and unreadable requests, newest first, filtered by vendor, version and limit."""
     filters = filter_body({"vendor": str, "version": str, "limit": int})
     store = _store()
-    rows = queries.bad_rows(store, **filters)
+    rows = micro_reads.bad_rows(store, **filters)
     requests = store.requests(r["request_id"] for r in rows)
     failures = store.failures_of(r["id"] for r in rows)
     return jsonify([shapes.bad_event(r, requests[r["request_id"]], failures[r["id"]]) for r in rows])

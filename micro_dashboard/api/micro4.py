@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..filters import FilterError, parse_time
 from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
-from ..store import queries as q
+from ..store import micro_reads, reads
+from ..store.filter_sql import Where
 from .events import register_query_errors
 
 bp = Blueprint("micro4", __name__, url_prefix="/micro")
@@ -56,7 +57,7 @@ def _time(name: str, value: Any) -> int | None:
     return parse_time(name, str(value))
 
 
-def _where(body: dict[str, Any], events_only: bool = True) -> tuple[q.Where, list[tuple[str, list[str]]]]:
+def _where(body: dict[str, Any], events_only: bool = True) -> tuple[Where, list[tuple[str, list[str]]]]:
     """Compile the body's filters, validity and time range; return nested-column filters for Python."""
     fields, nested = [], []
     filters = body.get("filters") or []
@@ -78,7 +79,7 @@ def _where(body: dict[str, Any], events_only: bool = True) -> tuple[q.Where, lis
     valid = body.get("validEvents") if isinstance(body.get("validEvents"), bool) else None
     time_range = _object(body, "timeRange", '{"start": ..., "end": ...}')
     start, end = _time("timeRange.start", time_range.get("start")), _time("timeRange.end", time_range.get("end"))
-    return q.micro_where(fields, valid, start, end, events_only), nested
+    return micro_reads.micro_where(fields, valid, start, end, events_only), nested
 
 
 def _text(value: Any) -> str:
@@ -115,11 +116,11 @@ def events() -> Response:
     where, nested = _where(body)
     store = _store()
     if nested:
-        flats = [f for f in map(_flat, q.iterate_sorted(store, where, sort, desc)) if _matches(f, nested)]
+        flats = [f for f in map(_flat, micro_reads.iterate_sorted(store, where, sort, desc)) if _matches(f, nested)]
         total, found = len(flats), flats[(page - 1) * size:page * size]
     else:
-        total, offset = q.count(store, where), (page - 1) * size
-        found = [_flat(t) for t in q.page(store, where, sort, desc, size, offset)] if offset < total else []
+        total, offset = reads.count(store, where), (page - 1) * size
+        found = [_flat(t) for t in micro_reads.page(store, where, sort, desc, size, offset)] if offset < total else []
     return jsonify({"events": found, "totalPages": math.ceil(total / size), "totalItems": total})
 
 
@@ -127,7 +128,7 @@ def events() -> Response:
 def columns() -> Response:
     """Return the sorted column names: canonical fields and the flattened entity columns seen."""
     names = set(FIELDS)
-    for kind, schema, data in q.known_columns(_store())["entities"]:
+    for kind, schema, data in reads.known_columns(_store())["entities"]:
         key = flat_key("unstruct_event" if kind == "unstruct" else "contexts", schema)
         names.add(key)
         if isinstance(data, dict):
@@ -148,6 +149,6 @@ def timeline() -> Response:
         if not isinstance(bucket, dict) or not bucket.get("start") or not bucket.get("end"):
             raise FilterError("each bucket needs a start and an end", {"bucket": bucket})
         start, end = _time("bucket.start", bucket["start"]), _time("bucket.end", bucket["end"])
-        valid, failed = q.valid_counts(_store(), where, start, end)
+        valid, failed = micro_reads.valid_counts(_store(), where, start, end)
         points.append({"validEvents": valid, "failedEvents": failed, "bucket": bucket})
     return jsonify({"points": points})

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..columns import SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
 from . import schema
@@ -22,9 +23,6 @@ from .writer import GroupWriter, Job
 
 log = logging.getLogger(__name__)
 
-# The promoted columns a Summary carries, in its field order.
-SUMMARY_PROMOTED = ("app_id", "platform", "event", "event_name", "event_vendor", "name_tracker", "user_id",
-                    "se_category", "se_action", "se_label")
 SUMMARY_COLUMNS = ("id, event_id, valid, unverified, collector_tstamp, schema, app_id, platform, event, "
                    "event_name, event_vendor, name_tracker, user_id, se_category, se_action, se_label, problems")
 

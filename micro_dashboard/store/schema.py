@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-# Columns copied out of the canonical event so that people can filter on them with an index.
-PROMOTED = ("app_id", "platform", "event", "event_name", "event_vendor", "name_tracker", "user_id",
-            "domain_userid", "network_userid", "se_category", "se_action", "se_label")
-# Every events column a filter can name directly (the rest of the canonical event is read from its JSON).
-FILTERABLE = (*PROMOTED, "event_id", "collector_tstamp")
+from ..columns import PROMOTED
 
 
 def create(db: sqlite_utils.Database) -> None:

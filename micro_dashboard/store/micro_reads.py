@@ -1,0 +1,132 @@
+"""The queries behind Snowplow Micro's API: the classic good/bad lists and Micro 4.x's paged events."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+
+from ..columns import FILTERABLE
+from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
+from . import Store
+from .filter_sql import Where, _quote, in_json, join, json_path
+
+
+def good_rows(store: Store, event_type: str | None = None, schema: str | None = None,
+              contexts: list[str] | None = None, limit: int | None = None) -> list[sqlite3.Row]:
+    """Return valid event rows, newest first, filtered as Micro's POST /micro/good does."""
+    where, params = ["valid = 1"], []
+    if event_type is not None:
+        where.append("event = ?")
+        params.append(event_type)
+    if schema is not None:
+        where.append("schema = ?")
+        params.append(schema)
+    if contexts:  # every URI is among the event's contexts; one JSON array, however many URIs
+        where.append("NOT EXISTS (SELECT 1 FROM json_each(?) c WHERE NOT EXISTS (SELECT 1 FROM entities n WHERE "
+                     "n.event_row = events.id AND n.kind = 'context' AND n.schema = c.value))")
+        params.append(json.dumps(contexts))
+    sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return store.query(sql, params)
+
+
+def bad_rows(store: Store, vendor: str | None = None, version: str | None = None,
+             limit: int | None = None) -> list[sqlite3.Row]:
+    """Return invalid rows (bad events and unreadable requests), newest first."""
+    where, params = ["e.valid = 0"], []
+    if vendor is not None:
+        where.append("r.vendor = ?")
+        params.append(vendor)
+    if version is not None:
+        where.append("r.version = ?")
+        params.append(version)
+    sql = (f"SELECT e.* FROM events e JOIN requests r ON r.id = e.request_id WHERE {' AND '.join(where)} "
+           "ORDER BY e.id DESC")
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return store.query(sql, params)
+
+
+# -- Micro 4.x's paged API -----------------------------------------------------------------------------------
+
+PROMOTED_SQL = frozenset(FILTERABLE)
+
+
+def field_expr(name: str) -> str:
+    """Return the SQL expression of a canonical field: its promoted column, else a JSON lookup."""
+    if name in PROMOTED_SQL:
+        return f"events.{name}"
+    return f"json_extract(events.event_json, '{_quote(json_path([name]))}')"
+
+
+def _epoch_ms(text: str) -> int | None:
+    try:
+        return parse_iso_timestamp(text)
+    except (ValueError, OverflowError):
+        return None
+
+
+def field_in(name: str, values: list[str]) -> Where:
+    """Match rows whose canonical field, in its JSON form as text, is one of `values`.
+
+    Times match by instant (`...:00Z` and `...:00.000Z` alike); booleans match `true` and `false`."""
+    if name == "collector_tstamp":
+        instants = [ms for ms in map(_epoch_ms, values) if ms is not None]
+        return in_json("events.collector_tstamp", instants) if instants else ("0", [])
+    if name in PROMOTED_SQL:
+        return in_json(f"CAST(events.{name} AS TEXT)", values)
+    path = _quote(json_path([name]))
+    expr = (f"(CASE json_type(events.event_json, '{path}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract(events.event_json, '{path}') AS TEXT) END)")
+    if name in TIMESTAMPS:  # stored as pipeline.fields.iso_timestamp wrote them
+        values = [*values, *(_iso(ms) for ms in map(_epoch_ms, values) if ms is not None)]
+    return in_json(expr, [v for v in values if v is not None])
+
+
+def _iso(ms: int) -> str | None:
+    try:
+        return iso_timestamp(ms)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def micro_where(fields: list[tuple[str, list[str]]], valid: bool | None = None, start: int | None = None,
+                end: int | None = None, events_only: bool = True) -> Where:
+    """Compile Micro 4's filters: canonical fields (each one of its values), validity, start <= time <= end."""
+    parts: list[Where] = [("events.event_json IS NOT NULL", [])] if events_only else []
+    parts += [field_in(name, values) for name, values in fields]
+    if valid is not None:
+        parts.append(("(events.valid = ?)", [int(valid)]))
+    if start is not None:
+        parts.append(("(events.collector_tstamp >= ?)", [start]))
+    if end is not None:
+        parts.append(("(events.collector_tstamp <= ?)", [end]))
+    return join(parts, "AND")
+
+
+def page(store: Store, where: Where, sort: str, desc: bool, limit: int, offset: int) -> list[str]:
+    """Return a page of matching canonical events (JSON text), sorted by a canonical field, then row id."""
+    direction = "DESC" if desc else "ASC"
+    rows = store.query(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} {direction}, "
+                       f"id {direction} LIMIT ? OFFSET ?", [*where[1], limit, offset])
+    return [r[0] for r in rows]
+
+
+def iterate_sorted(store: Store, where: Where, sort: str, desc: bool) -> Iterator[str]:
+    """Yield every matching canonical event (JSON text), sorted by a canonical field, then row id."""
+    direction = "DESC" if desc else "ASC"
+    for row in store.iterate(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} "
+                             f"{direction}, id {direction}", where[1]):
+        yield row[0]
+
+
+def valid_counts(store: Store, where: Where, start: int, end: int) -> tuple[int, int]:
+    """Count valid and invalid matching rows with start <= collector_tstamp < end."""
+    valid, invalid = store.query(
+        f"SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events WHERE ({where[0]}) "
+        "AND collector_tstamp >= ? AND collector_tstamp < ?", [*where[1], start, end])[0]
+    return valid, invalid
