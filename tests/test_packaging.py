@@ -48,7 +48,7 @@ def test_wheel_contains_the_package_and_its_console_script(wheel):
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = archive.read(entry_points).decode()
     assert "micro-dashboard = micro_dashboard.cli:main" in text
-    assert "micro_dashboard = micro_dashboard.testing" in text
+    assert "micro_dashboard = micro_dashboard.testing.plugin" in text
 
 
 def test_unpacked_wheel_serves_its_assets_from_inside_the_package(wheel, tmp_path):

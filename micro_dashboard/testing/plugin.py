@@ -1,4 +1,22 @@
-"""The pytest plugin: a dashboard per test session, a `micro_dashboard` client per test, and a `tracker`."""
+"""The pytest plugin: a dashboard per test session, a `micro_dashboard` client per test, and a `tracker`.
+
+Installing micro-dashboard registers this module as a pytest plugin (the `pytest11` entry point), giving:
+
+- `micro_dashboard`: a `MicroDashboard` for a dashboard started once per session in the test process (free port,
+  temporary database), emptied before each test; or, with `--micro-dashboard-url URL` / `$MICRO_DASHBOARD_URL`,
+  a client of that running dashboard that counts only events received after the test started.
+- `tracker`: a snowplow-tracker `Tracker` pointed at it (synchronous, one event per request, a unique app id per
+  test as `tracker.app_id`), flushed before every wait and assertion.
+- `micro_dashboard_config`: create_app() settings for the in-process dashboard; override it in a conftest.py.
+- `--micro-dashboard-keep`: keep all events and, after a failed run, the database (its path is printed).
+
+    def test_signup_is_tracked(micro_dashboard, tracker):
+        tracker.track(StructuredEvent("auth", "signup", label="email"))
+        micro_dashboard.assert_event(se_action="signup", app_id=tracker.app_id, valid=True)
+
+Every pytest session loads this module, most of them never use its fixtures: the client (requests), the server
+(Flask) and the tracker are imported only when a fixture that needs them runs.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +27,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .client import MicroDashboard
+if TYPE_CHECKING:
+    from .client import MicroDashboard
 
 URL_ENV = "MICRO_DASHBOARD_URL"
 KEPT_DB = pytest.StashKey[str]()
@@ -92,6 +111,8 @@ def micro_dashboard(micro_dashboard_server: DashboardServer, request: pytest.Fix
     An in-process dashboard is emptied before each test (unless --micro-dashboard-keep); an external one is
     never emptied, and the client's cursor starts after the newest event already there.
     """
+    from .client import MicroDashboard
+
     with MicroDashboard(micro_dashboard_server.url) as dashboard:
         if not micro_dashboard_server.external and not request.config.getoption("micro_dashboard_keep"):
             dashboard.reset()
