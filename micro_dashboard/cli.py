@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import signal
 import sys
 import threading
@@ -15,7 +16,21 @@ from .demo import demo_command
 from .iglu_cli import iglu_options, iglu_overrides, schema_command, schemas_group, validate_command
 
 
-@click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
+class ServeByDefault(DefaultGroup):
+    """A group whose default command is `serve`, for no arguments or options alone, but not for an unknown word."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple:
+        """Say that a word that names no command is unknown, and list the commands, instead of passing it to serve."""
+        word = args[0] if args else ""
+        if word and not word.startswith("-") and word not in self.commands:
+            names = sorted(self.list_commands(ctx))
+            close = difflib.get_close_matches(word, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"unknown command {word!r}.{hint} The commands are: {', '.join(names)}.")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=ServeByDefault, default="serve", default_if_no_args=True)
 @click.version_option(__version__, prog_name="micro-dashboard")
 def cli() -> None:
     """A local Snowplow collector, validator, live UI and test API in one process.
