@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import ast
 import ipaddress
-import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from micro_dashboard.iglu.keys import InvalidSchemaKey, SchemaKey
+from micro_dashboard.iglu.reports import data_reports, extra_properties, required_name
 from micro_dashboard.iglu.resolver import Resolution, Resolver
-from micro_dashboard.iglu.sentences import json_path, label, sentence, type_name
+from micro_dashboard.iglu.sentences import json_path, label, sentence
 from micro_dashboard.pipeline.model import Problem, Verdict
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,29 @@ def _is_uri(value: object) -> bool:
     return bool(parts.scheme) and bool(_SCHEME.match(parts.scheme))
 
 
+def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """Check multipleOf in decimal, as Snowplow's validator does: 19.99 is a multiple of 0.01 (in binary it is not)."""
+    if not validator.is_type(instance, "number") or isinstance(divisor, bool) or not divisor:
+        return
+    try:
+        remainder = Decimal(str(instance)) % Decimal(str(divisor))
+    except (InvalidOperation, ValueError):
+        return
+    if remainder != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
+
+
+# Draft 4 with Snowplow's decimal multipleOf.
+IgluValidator = validators.extend(Draft4Validator, {"multipleOf": _multiple_of})
+
+
 class IgluChecker:
     """A SchemaChecker that resolves each schema through a Resolver and validates with draft 4 semantics."""
 
     def __init__(self, resolver: Resolver, strict: bool = False) -> None:
         self.resolver = resolver
         self.strict = strict  # unreachable registries make data invalid rather than unverified
-        self._validators: dict[str, tuple[int, Draft4Validator | SchemaError]] = {}
+        self._validators: dict[str, tuple[int, Any]] = {}
         self._lock = threading.Lock()
 
     def check(self, schema: str, data: Any) -> Verdict:
@@ -112,39 +129,32 @@ class IgluChecker:
             log.exception("validating data against %s failed", key.uri)
             return Verdict("unverified", note=f"{label(key)}: the data could not be validated (internal error)")
 
-    def validator(self, uri: str, schema: dict[str, Any]) -> Draft4Validator | SchemaError:
+    def validator(self, uri: str, schema: dict[str, Any]) -> Any:
         """Return the compiled validator for a schema (or why the schema is unusable), compiling it once."""
         with self._lock:
             known = self._validators.get(uri)
         if known is not None and known[0] == id(schema):
             return known[1]
-        compiled: Draft4Validator | SchemaError
+        compiled: Any
         try:
             Draft4Validator.check_schema(schema)
-            compiled = Draft4Validator(schema, format_checker=FORMATS)
+            compiled = IgluValidator(schema, format_checker=FORMATS)
         except SchemaError as exc:
             compiled = exc
         with self._lock:
             self._validators[uri] = (id(schema), compiled)
         return compiled
 
-    def _validate(self, key: SchemaKey, validator: Draft4Validator, data: Any) -> Verdict:
-        reports: list[dict[str, Any]] = []
+    def _validate(self, key: SchemaKey, validator: Any, data: Any) -> Verdict:
         problems: list[Problem] = []
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
         for error in errors:
             for path, target in _locations(error):
-                reports.append({
-                    "message": _report_message(error, path, target),
-                    "path": path,
-                    "keyword": error.validator,
-                    "targets": [target] if target is not None else [],
-                })
                 problems.append(Problem(path=path, message=sentence(key, error, path, target),
                                         schema=key.uri, keyword=str(error.validator)))
         if not problems:
             return Verdict("valid")
-        return Verdict("invalid", {"error": "ValidationError", "dataReports": reports}, problems,
+        return Verdict("invalid", {"error": "ValidationError", "dataReports": data_reports(errors)}, problems,
                        _summary(problems))
 
     def _not_found(self, key: SchemaKey, resolution: Resolution) -> Verdict:
@@ -176,64 +186,15 @@ def _locations(error: ValidationError) -> list[tuple[str, str | None]]:
     """Return (path, target) pairs for an error: one per missing or unexpected property, else its own path."""
     base = list(error.absolute_path)
     if error.validator == "required":
-        missing = _required_name(error)
+        missing = required_name(error)
         if missing is not None:
             return [(json_path([*base, missing]), missing)]
     if error.validator == "additionalProperties" and error.validator_value is False \
             and isinstance(error.instance, dict):
-        extras = _extra_properties(error.instance, error.schema)
+        extras = extra_properties(error.instance, error.schema)
         if extras:
             return [(json_path([*base, name]), name) for name in extras]
     return [(json_path(base), None)]
-
-
-def _required_name(error: ValidationError) -> str | None:
-    """Return the missing property's name from a `required` error."""
-    suffix = " is a required property"
-    if error.message.endswith(suffix):
-        try:
-            name = ast.literal_eval(error.message[: -len(suffix)])
-        except (ValueError, SyntaxError):
-            name = None
-        if isinstance(name, str):
-            return name
-    instance = error.instance if isinstance(error.instance, dict) else {}
-    missing = [p for p in error.validator_value if p not in instance]
-    return missing[0] if missing else None
-
-
-def _extra_properties(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    """Return the properties that neither `properties` nor `patternProperties` allows."""
-    declared = schema.get("properties", {})
-    patterns = list(schema.get("patternProperties", {}))
-    return [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
-
-
-def _report_message(error: ValidationError, path: str, target: str | None) -> str:
-    """Word a dataReports message the way Snowplow's validator does, falling back to jsonschema's."""
-    keyword, expected = error.validator, error.validator_value
-    if keyword == "required":
-        return f"{path}: is missing but it is required"
-    if keyword == "additionalProperties" and target is not None:
-        return f"{path}: is not defined in the schema and the schema does not allow additional properties"
-    if keyword == "maxLength":
-        return f"{path}: must be at most {expected} characters long"
-    if keyword == "minLength":
-        return f"{path}: must be at least {expected} characters long"
-    if keyword == "type":
-        wanted = "[" + ", ".join(expected) + "]" if isinstance(expected, list) else expected
-        return f"{path}: {type_name(error.instance)} found, {wanted} expected"
-    if keyword == "enum":
-        return f"{path}: does not have a value in the enumeration {json.dumps(list(expected), default=str)}"
-    if keyword == "minimum":
-        return f"{path}: must have a minimum value of {expected}"
-    if keyword == "maximum":
-        return f"{path}: must have a maximum value of {expected}"
-    if keyword == "format":
-        return f"{path}: does not match the {expected} pattern"
-    if keyword == "pattern":
-        return f"{path}: does not match the regex pattern {expected}"
-    return f"{path}: {error.message}"
 
 
 def _said(entry: dict[str, Any]) -> str:
