@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,10 @@ class Settings:
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
 
     @classmethod
-    def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from the environment, then apply explicit overrides (None values are ignored)."""
+    def load(cls, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment, then apply explicit overrides (None values are ignored).
+
+        Snowplow Micro's MICRO_IGLU_REGISTRY_URL (with MICRO_IGLU_API_KEY) adds one more registry, as in Micro."""
         environ = os.environ if environ is None else environ
         settings = cls()
         from_env: dict[str, Any] = {}
@@ -62,7 +65,25 @@ class Settings:
                 from_env[f.name] = _coerce(f.name, raw, getattr(settings, f.name))
         settings = replace(settings, **from_env)
         explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
-        return replace(settings, **explicit)
+        settings = replace(settings, **explicit)
+        micro = micro_registry(environ)
+        if micro is not None and micro not in settings.iglu_registries:
+            settings = replace(settings, iglu_registries=[*settings.iglu_registries, micro])
+        return settings
+
+
+# Snowplow Micro's own variables: a registry added after the configured ones (Micro's Configuration.scala).
+MICRO_IGLU_REGISTRY_URL = "MICRO_IGLU_REGISTRY_URL"
+MICRO_IGLU_API_KEY = "MICRO_IGLU_API_KEY"
+
+
+def micro_registry(environ: Mapping[str, str]) -> str | None:
+    """Return the `URL[,apikey]` registry that MICRO_IGLU_REGISTRY_URL and MICRO_IGLU_API_KEY describe, if any."""
+    url = (environ.get(MICRO_IGLU_REGISTRY_URL) or "").strip()
+    if not url:
+        return None
+    apikey = (environ.get(MICRO_IGLU_API_KEY) or "").strip()
+    return f"{url},{apikey}" if apikey else url
 
 
 # The environment variable of each setting, named after its command-line flag (--iglu-dir: IGLU_DIR).

@@ -66,3 +66,8 @@ def test_a_bad_duration_is_a_usage_error_naming_the_flag(flag: str, value: str, 
 def _setting(option_name: str) -> str:
     """Map a click parameter name to its Settings field."""
     return {"no_default_registries": "iglu_defaults"}.get(option_name, option_name)
+
+
+def test_micros_own_registry_variables_are_documented() -> None:
+    for variable in ("MICRO_IGLU_REGISTRY_URL", "MICRO_IGLU_API_KEY", "iglu-client-embedded/"):
+        assert variable in README, f"{variable} is not documented in README.md"

@@ -8,6 +8,10 @@ from typing import Any
 
 from micro_dashboard.iglu.registries import DEFAULT_TIMEOUT, EmbeddedRegistry, HttpRegistry, Registry
 
+# Snowplow Micro reads schemas from an `iglu-client-embedded/` folder (the name of iglu-scala-client's built-in
+# embedded registry) in its configuration directory, beside its resolver config: so do we.
+EMBEDDED_FOLDER = "iglu-client-embedded"
+
 
 class ResolverConfigError(ValueError):
     """A resolver configuration that is not Snowplow's resolver-config 1-0-x format."""
@@ -16,16 +20,23 @@ class ResolverConfigError(ValueError):
 def read_resolver_config(
     config: dict[str, Any] | str | Path, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
 ) -> tuple[list[Registry], float | None]:
-    """Return the registries a resolver config names and its cacheTtl in seconds (None: keep forever)."""
-    data, base = _load_config(config)
+    """Return the registries a resolver config names and its cacheTtl in seconds (None: keep forever).
+
+    A config read from a file that has an `iglu-client-embedded/` folder beside it gets that folder as a local
+    registry too, as Snowplow Micro does."""
+    data, base, from_file = _load_config(config)
     registries = [_registry_from_config(repo, i, base, timeout) for i, repo in enumerate(data["repositories"])]
+    embedded = base / EMBEDDED_FOLDER
+    if from_file and embedded.is_dir():
+        registries.append(EmbeddedRegistry(embedded, name=f"Iglu Client Embedded ({embedded})"))
     ttl = data.get("cacheTtl")
     return registries, float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else None
 
 
-def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], Path]:
-    """Return the config's `data` object and the directory relative embedded paths are taken from."""
-    base = Path.cwd()
+def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], Path, bool]:
+    """Return the config's `data` object, the directory relative embedded paths are taken from, and whether that
+    directory is the one the config was read from."""
+    base, from_file = Path.cwd(), False
     if isinstance(config, dict):
         document = config
     else:
@@ -39,7 +50,7 @@ def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], P
             except OSError as exc:
                 message = f"cannot read resolver config {path}: {exc.strerror or exc}"
                 raise ResolverConfigError(message) from exc
-            base, source = path.resolve().parent, str(path)
+            base, source, from_file = path.resolve().parent, str(path), True
         try:
             document = json.loads(text)
         except ValueError as exc:
@@ -53,7 +64,7 @@ def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], P
     data = document.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("repositories"), list):
         raise ResolverConfigError("a resolver config needs data.repositories, a list of repositories")
-    return data, base
+    return data, base, from_file
 
 
 def _registry_from_config(
