@@ -2,23 +2,15 @@
 // built from text nodes only (see dom.js).
 
 import {h, jsonView, replace} from './dom.js';
-import {eventLabel, GITLAB_SCHEMA, stamp, status} from './format.js';
-
-const TABS = [
-  ['gitlab', 'GitLab'],
-  ['fields', 'Fields'],
-  ['sde', 'Self-describing event'],
-  ['entities', 'Entities'],
-  ['failures', 'Failures'],
-  ['request', 'Raw request'],
-];
+import {eventLabel, stamp, status} from './format.js';
 
 /** A validity badge: valid, invalid or unverified. */
 export function badge(state, text = state) {
   return h('span', {class: `badge b-${state}`}, text);
 }
 
-function keyValues(pairs) {
+/** A two-column table of names and values; nodes are shown as they are, objects as JSON. */
+export function keyValues(pairs) {
   return h('table', {class: 'kv'}, h('tbody', {}, pairs
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => h('tr', {}, h('th', {scope: 'row'}, k),
@@ -26,42 +18,14 @@ function keyValues(pairs) {
         : typeof v === 'object' ? JSON.stringify(v) : String(v))))));
 }
 
-function empty(text) {
+/** A muted sentence saying why a tab has nothing to show. */
+export function emptyNote(text) {
   return h('p', {class: 'empty-note'}, text);
-}
-
-/** The GitLab view: the structured event's fields and the ids and plan from gitlab_standard. */
-function gitlabView(detail) {
-  const f = detail.event || {};
-  const standard = detail.entities.find((e) => GITLAB_SCHEMA.test(e.schema || ''));
-  const data = (standard && standard.data) || {};
-  const main = [
-    ['action', f.se_action], ['category', f.se_category], ['label', f.se_label],
-    ['property', f.se_property], ['value', f.se_value],
-  ];
-  const ids = [
-    ['user_id', data.user_id], ['project_id', data.project_id], ['namespace_id', data.namespace_id],
-    ['plan', data.plan],
-  ];
-  const known = new Set(['extra', ...ids.map(([k]) => k)]);
-  const rest = Object.entries(data).filter(([k]) => !known.has(k));
-  return [
-    h('div', {class: 'gl-grid'},
-      [...main, ...ids].map(([k, v]) => h('div', {class: 'gl-cell'},
-        h('div', {class: 'gl-key'}, k),
-        h('div', {class: v === null || v === undefined ? 'gl-val muted' : 'gl-val'},
-          v === null || v === undefined ? '—' : String(v))))),
-    h('h4', {}, 'extra'),
-    data.extra && Object.keys(data.extra).length ? jsonView(data.extra) : empty('No extra properties.'),
-    h('h4', {}, 'gitlab_standard ', standard ? badge(standard.status) : null,
-      standard ? h('code', {class: 'schema'}, standard.schema) : null),
-    rest.length ? keyValues(rest) : empty('No other standard fields.'),
-  ];
 }
 
 function fieldsView(detail) {
   const flat = detail.flat || detail.event;
-  if (!flat) return empty('No canonical event: nothing could be read from this request. See Failures and Raw request.');
+  if (!flat) return emptyNote('No canonical event: nothing could be read from this request. See Failures and Raw request.');
   const pairs = Object.entries(flat).filter(([, v]) => v !== null && v !== '' && v !== undefined);
   return h('div', {class: 'fields'}, keyValues(pairs.map(([k, v]) => [k, v])));
 }
@@ -78,13 +42,13 @@ function entityBlock(entity) {
 
 function sdeView(detail) {
   const sde = detail.entities.filter((e) => e.kind === 'unstruct');
-  if (!sde.length) return empty('This event has no self-describing event (it is not an unstruct event).');
+  if (!sde.length) return emptyNote('This event has no self-describing event (it is not an unstruct event).');
   return sde.map(entityBlock);
 }
 
 function entitiesView(detail) {
   const list = detail.entities.filter((e) => e.kind !== 'unstruct');
-  if (!list.length) return empty('No entities (contexts) were attached to this event.');
+  if (!list.length) return emptyNote('No entities (contexts) were attached to this event.');
   return list.map(entityBlock);
 }
 
@@ -92,7 +56,7 @@ function entitiesView(detail) {
 function failuresView(detail) {
   const failures = detail.failures.length ? detail.failures
     : detail.row.problems.length ? [{type: detail.row.problems[0].type, problems: detail.row.problems}] : [];
-  if (!failures.length) return empty('No failures: this event is valid.');
+  if (!failures.length) return emptyNote('No failures: this event is valid.');
   return failures.map((failure) => h('section', {class: 'failure'},
     h('header', {}, badge('invalid', failure.type || 'failure'),
       failure.schema ? h('code', {class: 'schema'}, failure.schema) : null),
@@ -105,7 +69,7 @@ function failuresView(detail) {
 
 /** A body is shown as JSON when it parses, else as it was received. */
 function bodyView(body) {
-  if (body === null || body === undefined || body === '') return empty('No body.');
+  if (body === null || body === undefined || body === '') return emptyNote('No body.');
   try {
     return jsonView(JSON.parse(body));
   } catch {
@@ -124,34 +88,39 @@ function queryPairs(querystring) {
 
 function requestView(detail) {
   const r = detail.request;
-  if (!r) return empty('The raw request is not available.');
+  if (!r) return emptyNote('The raw request is not available.');
   const query = queryPairs(r.querystring);
   return [
     h('p', {class: 'request-line'}, h('code', {}, `${r.method || ''} ${r.path || ''}${r.querystring ? '?' + r.querystring : ''}`)),
     keyValues([['received', stamp(r.received_at)], ['ip', r.ip], ['content type', r.content_type],
       ['user agent', r.useragent], ['referer', r.referer], ['network user id', r.network_userid]]),
-    h('h4', {}, 'Query string'), query.length ? keyValues(query) : empty('No query string.'),
+    h('h4', {}, 'Query string'), query.length ? keyValues(query) : emptyNote('No query string.'),
     h('h4', {}, 'Body'), bodyView(r.body),
-    h('h4', {}, 'Headers'), (r.headers || []).length ? keyValues(r.headers) : empty('No headers.'),
+    h('h4', {}, 'Headers'), (r.headers || []).length ? keyValues(r.headers) : emptyNote('No headers.'),
   ];
 }
 
-const VIEWS = {gitlab: gitlabView, fields: fieldsView, sde: sdeView, entities: entitiesView,
-  failures: failuresView, request: requestView};
+// The tabs in order; a tab with `applies` shows only for the events it returns true for.
+const TABS = [
+  {key: 'fields', label: 'Fields', render: fieldsView},
+  {key: 'sde', label: 'Self-describing event', render: sdeView},
+  {key: 'entities', label: 'Entities', render: entitiesView},
+  {key: 'failures', label: 'Failures', render: failuresView},
+  {key: 'request', label: 'Raw request', render: requestView},
+];
 
-/** Whether the GitLab tab applies: a structured event carrying gitlab_standard. */
-export function isGitlab(detail) {
-  const f = detail.event || {};
-  return (f.event === 'struct' || detail.row.event === 'struct') &&
-    detail.entities.some((e) => GITLAB_SCHEMA.test(e.schema || ''));
+/** Add a tab for one kind of event (GitLab's), before the others when `first`. */
+export function addTab(tab, {first = false} = {}) {
+  if (first) TABS.unshift(tab);
+  else TABS.push(tab);
 }
 
 /** Fill the panel's title, tab bar and body for one event; returns the tab shown. */
 export function renderDetail(panel, detail, wantedTab, onTab) {
   const row = detail.row;
-  const tabs = TABS.filter(([key]) => key !== 'gitlab' || isGitlab(detail));
+  const tabs = TABS.filter((t) => !t.applies || t.applies(detail));
   const failuresCount = detail.failures.reduce((n, f) => n + (f.problems || []).length, 0) || row.problems.length;
-  let tab = tabs.some(([key]) => key === wantedTab) ? wantedTab : tabs[0][0];
+  let tab = tabs.some((t) => t.key === wantedTab) ? wantedTab : tabs[0].key;
   if (!wantedTab && !row.valid) tab = 'failures'; // an invalid event is opened for its reasons
   replace(panel.title, eventLabel(row));
   replace(panel.meta,
@@ -160,7 +129,7 @@ export function renderDetail(panel, detail, wantedTab, onTab) {
     h('span', {class: 'muted', title: stamp(row.collector_tstamp)}, stamp(row.collector_tstamp)),
     row.schema ? h('code', {class: 'schema', title: row.schema}, row.schema) : null,
     h('code', {class: 'muted', title: 'event_id'}, row.event_id || `row ${row.id}`));
-  replace(panel.tabs, tabs.map(([key, label]) => {
+  replace(panel.tabs, tabs.map(({key, label}) => {
     const counter = key === 'entities' ? detail.entities.filter((e) => e.kind !== 'unstruct').length
       : key === 'failures' ? failuresCount : null;
     return h('button', {
@@ -169,7 +138,7 @@ export function renderDetail(panel, detail, wantedTab, onTab) {
       onclick: () => onTab(key),
     }, label, counter ? h('span', {class: 'count'}, String(counter)) : null);
   }));
-  replace(panel.body, VIEWS[tab](detail));
+  replace(panel.body, tabs.find((t) => t.key === tab).render(detail));
   panel.body.dataset.tab = tab;
   return tab;
 }

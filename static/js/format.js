@@ -51,16 +51,3 @@ export function cellText(value) {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
-
-// The standard-context fields a GitLab developer looks for first, in reading order.
-export const GITLAB_KEYS = ['user_id', 'project_id', 'namespace_id', 'plan'];
-export const GITLAB_SCHEMA = /^iglu:com\.gitlab\/gitlab_standard\//;
-
-/** Find `<something>gitlab_standard<sep>field` in a row's extra columns, whatever the API calls it. */
-export function gitlabColumn(row, field) {
-  const columns = row.columns || {};
-  for (const [name, value] of Object.entries(columns)) {
-    if (/gitlab_standard/.test(name) && name.endsWith('.' + field)) return value;
-  }
-  return undefined;
-}
