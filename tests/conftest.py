@@ -6,17 +6,13 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from dashboards import Dashboards, LiveServer, base_settings
 from flask import Flask
 from support import IGLU_CENTRAL, IGLU_GITLAB, SHARED, QuietServer, free_port
-
-from micro_dashboard import create_app
-from micro_dashboard.server import Server
-from micro_dashboard.store import Store
 
 CHROMIUM = os.environ.get("MICRO_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Debian's Chromium from reaching for Google's services on a machine with no internet.
@@ -77,15 +73,32 @@ def hanging_url() -> Iterator[str]:
 @pytest.fixture
 def app_config(tmp_path: Path) -> dict:
     """Return the settings of a test app: a temporary database and no internet registries."""
-    return {"db": str(tmp_path / "events.db"), "iglu_defaults": False, "threads": 32}
+    return base_settings(tmp_path)
 
 
 @pytest.fixture
-def app(app_config: dict) -> Iterator[Flask]:
+def dashboards(app_config: dict) -> Iterator[Dashboards]:
+    """Return what makes the test's apps and servers (over app_config); stop and close them after the test."""
+    with Dashboards(app_config) as made:
+        yield made
+
+
+@pytest.fixture
+def make_app(dashboards: Dashboards) -> Callable[..., Flask]:
+    """Return `make_app(**settings)`: an app with settings over app_config, on the test's database unless `db=`."""
+    return dashboards.app
+
+
+@pytest.fixture
+def make_live_server(dashboards: Dashboards) -> Callable[..., LiveServer]:
+    """Return `make_live_server(**settings)`: an app made as make_app does, served on a free port."""
+    return dashboards.live_server
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
     """Create an app on a temporary database."""
-    app = create_app(app_config)
-    yield app
-    app.config["STORE"].close()
+    return make_app()
 
 
 @pytest.fixture
@@ -94,35 +107,10 @@ def client(app: Flask):
     return app.test_client()
 
 
-@dataclass
-class LiveServer:
-    """A dashboard served by the real multi-threaded server on a free port."""
-
-    app: Flask
-    server: Server
-
-    @property
-    def url(self) -> str:
-        """Return the base URL, e.g. http://127.0.0.1:43123."""
-        return f"http://127.0.0.1:{self.server.port}"
-
-    @property
-    def port(self) -> int:
-        """Return the bound port."""
-        return self.server.port
-
-    @property
-    def store(self) -> Store:
-        """Return the app's store."""
-        return self.app.config["STORE"]
-
-
 @pytest.fixture
-def live_server(app: Flask) -> Iterator[LiveServer]:
+def live_server(app: Flask, dashboards: Dashboards) -> LiveServer:
     """Serve the app with the production server on 127.0.0.1 and a free port."""
-    server = Server(app, "127.0.0.1", 0).start()
-    yield LiveServer(app, server)
-    server.stop()
+    return dashboards.serve(app)
 
 
 @pytest.fixture(scope="session")

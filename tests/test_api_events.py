@@ -9,11 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from dashboards import Dashboards, base_settings
 from sending import contexts, gitlab_event, pixel, tp2, unstruct_b64
 from support import GITLAB_STANDARD, IGLU_CENTRAL, IGLU_GITLAB, LINK_CLICK
-
-from micro_dashboard import create_app
-from micro_dashboard.server import Server
 
 
 @dataclass
@@ -37,14 +35,8 @@ class Seeded:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """Serve one dashboard for the module, with a struct, two GitLab, a link click and a page view event."""
-    app = create_app({"db": str(tmp_path_factory.mktemp("api") / "events.db"), "iglu_defaults": False,
-                      "iglu_dirs": [str(IGLU_CENTRAL), str(IGLU_GITLAB)]})
-    server = Server(app, "127.0.0.1", 0, threads=16).start()
-    try:
-        yield Seeded(*_seed(f"http://127.0.0.1:{server.port}"))
-    finally:
-        server.stop()
-        app.config["STORE"].close()
+    with Dashboards(base_settings(tmp_path_factory.mktemp("api"))) as dashboards:
+        yield Seeded(*_seed(dashboards.live_server(iglu_dirs=[str(IGLU_CENTRAL), str(IGLU_GITLAB)]).url))
 
 
 def _seed(url: str) -> tuple[str, dict[str, str]]:

@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -13,8 +14,6 @@ from urllib.parse import urlencode
 import pytest
 from snowplow_checks import IGLU_DIRS, bad_row_errors
 from support import LINK_CLICK, PAYLOAD_DATA
-
-from micro_dashboard import create_app
 
 PIXEL_B64 = "R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw=="
 PIXEL = base64.b64decode(PIXEL_B64)
@@ -57,19 +56,9 @@ def app_config(tmp_path: Path) -> dict:
 
 
 @pytest.fixture
-def make_client(tmp_path: Path):
+def make_client(make_app: Callable[..., Any]) -> Callable[..., Any]:
     """Return a factory of test clients for apps with extra settings."""
-    apps = []
-
-    def make(**settings: Any):
-        app = create_app({"db": str(tmp_path / f"events{len(apps)}.db"), "iglu_defaults": False,
-                          "iglu_dirs": IGLU_DIRS, **settings})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        app.config["STORE"].close()
+    return lambda **settings: make_app(**settings).test_client()
 
 
 # -- answers --------------------------------------------------------------------------------------------------

@@ -7,16 +7,13 @@ import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
+from dashboards import Dashboards, LiveServer, base_settings
 from snowplow_checks import IGLU_DIRS, bad_row_errors
 from support import PAYLOAD_DATA
-
-from micro_dashboard import create_app
-from micro_dashboard.server import Server
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
@@ -31,18 +28,14 @@ RAW_EVENT_KEYS = {"vendor", "version", "parameters", "contentType", "loaderName"
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve one app with the real server for the whole module (stopping a server takes a while)."""
-    db = tmp_path_factory.mktemp("hostile") / "events.db"
-    app = create_app({"db": str(db), "iglu_defaults": False, "iglu_dirs": IGLU_DIRS})
-    server = Server(app, "127.0.0.1", 0, threads=8).start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.port}", port=server.port, store=app.config["STORE"])
-    server.stop()
-    app.config["STORE"].close()
+    with Dashboards(base_settings(tmp_path_factory.mktemp("hostile"))) as dashboards:
+        yield dashboards.live_server(iglu_dirs=IGLU_DIRS)
 
 
 @pytest.fixture
-def live_server(shared_server: SimpleNamespace) -> SimpleNamespace:
+def live_server(shared_server: LiveServer) -> LiveServer:
     """Return the module's server, emptied through Micro's reset."""
     assert requests.post(f"{shared_server.url}/micro/reset", timeout=5).ok
     return shared_server

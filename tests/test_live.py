@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 import simple_websocket
 
-from micro_dashboard import create_app
 from micro_dashboard.live import RESERVED_THREADS
-from micro_dashboard.server import Server
 
 PV = {"e": "pv", "p": "web", "tv": "t"}
-
-
-def serve(app_config: dict, **settings: Any) -> Iterator[tuple[str, Server]]:
-    """Serve an app with these settings on a free port."""
-    app = create_app({**app_config, **settings})
-    server = Server(app, "127.0.0.1", 0).start()
-    yield f"127.0.0.1:{server.port}", server
-    server.stop()
-    app.config["STORE"].close()
 
 
 def envelopes(ws: simple_websocket.Client, wanted: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -36,9 +25,9 @@ def envelopes(ws: simple_websocket.Client, wanted: str, timeout: float = 5.0) ->
 
 
 @pytest.fixture
-def retaining(app_config: dict) -> Iterator[str]:
-    """Serve an app that keeps at most 3 events."""
-    yield from (host for host, _ in serve(app_config, max_events=3))
+def retaining(make_live_server: Callable[..., Any]) -> str:
+    """Serve an app that keeps at most 3 events; return its host:port."""
+    return f"127.0.0.1:{make_live_server(max_events=3).port}"
 
 
 def test_retention_pushes_the_oldest_remaining_row_to_live_clients(retaining: str) -> None:
@@ -64,13 +53,13 @@ def test_a_websocket_with_a_cursor_that_is_not_a_row_id_is_refused(live_server: 
 
 
 @pytest.fixture
-def small(app_config: dict) -> Iterator[tuple[str, Server]]:
-    """Serve an app with few threads: room for only two long-lived requests."""
-    yield from serve(app_config, threads=RESERVED_THREADS + 2)
+def small(make_live_server: Callable[..., Any]) -> str:
+    """Serve an app with few threads (room for only two long-lived requests); return its host:port."""
+    return f"127.0.0.1:{make_live_server(threads=RESERVED_THREADS + 2).port}"
 
 
 def test_sockets_and_waits_beyond_their_share_get_503_and_the_collector_still_answers(small) -> None:
-    host, _ = small
+    host = small
     sockets = [simple_websocket.Client.connect(f"ws://{host}/ws") for _ in range(2)]
     try:
         refused = requests.get(f"http://{host}/api/wait", params={"timeout": 5}, timeout=10)

@@ -6,11 +6,11 @@ import re
 import uuid
 import warnings
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
+from dashboards import Dashboards, LiveServer, base_settings
 from snowplow_checks import IGLU_DIRS, wait_for_count
 from snowplow_tracker import (
     AsyncEmitter,
@@ -27,9 +27,7 @@ from snowplow_tracker import (
 from snowplow_tracker import __version__ as tracker_version
 from support import LINK_CLICK, WEB_PAGE
 
-from micro_dashboard import create_app
 from micro_dashboard.pipeline.fields import FIELDS
-from micro_dashboard.server import Server
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 SCREEN_VIEW = "iglu:com.snowplowanalytics.mobile/screen_view/jsonschema/1-0-0"
@@ -42,18 +40,14 @@ EVENTS_PER_RUN = 8  # page view, page ping, struct, link click, screen view, tra
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve one dashboard for the module, with Iglu Central's schemas from disk."""
-    db = tmp_path_factory.mktemp("python-tracker") / "events.db"
-    app = create_app({"db": str(db), "iglu_defaults": False, "iglu_dirs": IGLU_DIRS})
-    live = Server(app, "127.0.0.1", 0, threads=8).start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{live.port}", port=live.port)
-    live.stop()
-    app.config["STORE"].close()
+    with Dashboards(base_settings(tmp_path_factory.mktemp("python-tracker"))) as dashboards:
+        yield dashboards.live_server(iglu_dirs=IGLU_DIRS)
 
 
 @pytest.fixture
-def dashboard(server: SimpleNamespace) -> SimpleNamespace:
+def dashboard(server: LiveServer) -> LiveServer:
     """Return the module's dashboard, emptied."""
     assert requests.post(f"{server.url}/micro/reset", timeout=5).json() == {"total": 0, "good": 0, "bad": 0}
     return server

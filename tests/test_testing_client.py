@@ -204,21 +204,13 @@ def test_partial_matching_is_strict_about_types_and_judges_each_entity_whole():
         "valid: expected 1, got True", "gitlab_standard.project_id: expected '7', got 7"]
 
 
-def test_assert_all_valid_strict_fails_when_schemas_could_not_be_checked(app_config: dict) -> None:
-    from micro_dashboard import create_app
-    from micro_dashboard.server import Server
-
-    app = create_app(app_config)  # no registry configured: every schema is unverified
-    server = Server(app, "127.0.0.1", 0).start()
-    try:
-        with MicroDashboard(f"http://127.0.0.1:{server.port}", cursor=0) as dashboard:
-            ue = json.dumps({"schema": UNSTRUCT, "data": {"schema": LINK_CLICK, "data": {}}})
-            requests.get(f"{dashboard.url}/i", params={"e": "ue", "p": "web", "tv": "t", "ue_pr": ue}, timeout=10)
-            dashboard.wait_for(1)
-            dashboard.assert_all_valid()  # valid, as far as anything could tell
-            unchecked = r"(?s)1 could not be checked .*link_click: no Iglu registry is configured"
-            with pytest.raises(AssertionError, match=unchecked):
-                dashboard.assert_all_valid(strict=True)
-    finally:
-        server.stop()
-        app.config["STORE"].close()
+def test_assert_all_valid_strict_fails_when_schemas_could_not_be_checked(make_live_server) -> None:
+    server = make_live_server()  # no registry configured: every schema is unverified
+    with MicroDashboard(server.url, cursor=0) as dashboard:
+        ue = json.dumps({"schema": UNSTRUCT, "data": {"schema": LINK_CLICK, "data": {}}})
+        requests.get(f"{dashboard.url}/i", params={"e": "ue", "p": "web", "tv": "t", "ue_pr": ue}, timeout=10)
+        dashboard.wait_for(1)
+        dashboard.assert_all_valid()  # valid, as far as anything could tell
+        unchecked = r"(?s)1 could not be checked .*link_click: no Iglu registry is configured"
+        with pytest.raises(AssertionError, match=unchecked):
+            dashboard.assert_all_valid(strict=True)

@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from dashboards import Dashboards, LiveServer
 from playwright.sync_api import Page, expect
 from snowplow_tracker import Emitter, PageView, SelfDescribingJson, StructuredEvent, Subject, Tracker
 from support import CONTEXTS, IGLU_CENTRAL, IGLU_GITLAB, PAYLOAD_DATA, WEB_PAGE, free_port
 
 from micro_dashboard.demo import send_demo_burst
-from micro_dashboard.server import Server
 from micro_dashboard.tracking import EventContext, InternalEventsClient, event_context
 
 pytestmark = pytest.mark.browser
@@ -139,44 +139,40 @@ def labels_in_list(page: Page, prefix: str) -> list[str]:
             .filter(Boolean)""", prefix)
 
 
-def serve_on(app: Any, port: int) -> Server:
+def serve_on(dashboards: Dashboards, app: Any, port: int) -> LiveServer:
     """Serve the app on a fixed port, retrying while the old socket is being released."""
     deadline = time.monotonic() + 10
     while True:
         try:
-            return Server(app, "127.0.0.1", port, threads=16).start()
+            return dashboards.serve(app, port)
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
 
-def test_reconnect_after_a_server_restart_shows_missed_events_once_in_order(app: Any, page: Page) -> None:
+def test_reconnect_after_a_server_restart_shows_missed_events_once_in_order(
+        app: Any, dashboards: Dashboards, page: Page) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = serve_on(app, port)
-    try:
-        open_dashboard(page, url)
-        send_struct(url, "before-0")
-        expect(rows(page, "before-0")).to_have_count(1, timeout=WAIT_MS)
-        server.stop()
-        expect(page.locator("#connection")).not_to_have_attribute("data-state", "live", timeout=WAIT_MS)
-        # Meanwhile, events reach the same database through another server.
-        other = Server(app, "127.0.0.1", 0, threads=8).start()
-        try:
-            for i in range(5):
-                send_struct(f"http://127.0.0.1:{other.port}", f"missed-{i}")
-        finally:
-            other.stop()
-        server = serve_on(app, port)
-        expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=15000)
-        expect(rows(page, "missed-")).to_have_count(5, timeout=WAIT_MS)
-        send_struct(url, "missed-5")
-        expect(rows(page, "missed-")).to_have_count(6, timeout=WAIT_MS)
-        assert labels_in_list(page, "missed-") == [f"missed-{i}" for i in range(5, -1, -1)]
-        expect(rows(page, "before-0")).to_have_count(1)
-    finally:
-        server.stop()
+    server = serve_on(dashboards, app, port)
+    open_dashboard(page, url)
+    send_struct(url, "before-0")
+    expect(rows(page, "before-0")).to_have_count(1, timeout=WAIT_MS)
+    server.server.stop()
+    expect(page.locator("#connection")).not_to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    # Meanwhile, events reach the same database through another server.
+    other = dashboards.serve(app)
+    for i in range(5):
+        send_struct(other.url, f"missed-{i}")
+    other.server.stop()
+    serve_on(dashboards, app, port)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=15000)
+    expect(rows(page, "missed-")).to_have_count(5, timeout=WAIT_MS)
+    send_struct(url, "missed-5")
+    expect(rows(page, "missed-")).to_have_count(6, timeout=WAIT_MS)
+    assert labels_in_list(page, "missed-") == [f"missed-{i}" for i in range(5, -1, -1)]
+    expect(rows(page, "before-0")).to_have_count(1)
 
 
 def test_a_dropped_socket_replays_what_arrived_meanwhile(live_server: Any, dashboard: Page) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask
+from dashboards import Dashboards, LiveServer, base_settings
 from snowplow_tracker import (
     Emitter,
     PageView,
@@ -34,9 +34,6 @@ from support import (
     require_iglu_repositories,
     wait_for,
 )
-
-from micro_dashboard import create_app
-from micro_dashboard.server import Server
 
 require_iglu_repositories()
 
@@ -81,35 +78,11 @@ def app_config(request: pytest.FixtureRequest, tmp_path: Path, acme_dir: Path) -
 
 # --- a dashboard per scenario ---------------------------------------------------------------------------
 
-class Dashboard:
-    """An app served by the production server, for scenarios that need their own Iglu settings."""
-
-    def __init__(self, config: dict) -> None:
-        self.app: Flask = create_app(config)
-        self.server = Server(self.app, "127.0.0.1", 0, threads=8).start()
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.port = self.server.port
-        self.store = self.app.config["STORE"]
-
-    def close(self) -> None:
-        """Stop serving and close the database."""
-        self.server.stop()
-        self.store.close()
-
-
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
+def dashboard(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start dashboards with given settings (on tmp_path/events.db unless told); stop them after the test."""
-    started: list[Dashboard] = []
-
-    def start(**settings: Any) -> Dashboard:
-        config = {"db": str(tmp_path / "events.db"), "iglu_defaults": False, **settings}
-        started.append(Dashboard(config))
-        return started[-1]
-
-    yield start
-    for d in reversed(started):
-        d.close()
+    with Dashboards(base_settings(tmp_path)) as dashboards:
+        yield dashboards.live_server
 
 
 # --- sending events -------------------------------------------------------------------------------------
@@ -365,7 +338,8 @@ def test_unknown_schema_is_bad_with_a_resolution_error_and_lookup_history(live_s
 
 # --- registries that are down or hang ---------------------------------------------------------------------
 
-def test_refused_registry_keeps_the_event_valid_but_unverified_with_a_note(dashboard: Callable[..., Dashboard]) -> None:
+def test_refused_registry_keeps_the_event_valid_but_unverified_with_a_note(
+        dashboard: Callable[..., LiveServer]) -> None:
     """A registry refusing connections leaves the event valid, marked unverified, with a note naming the registry."""
     down = f"http://127.0.0.1:{free_port()}"
     live = dashboard(iglu_registries=[down], iglu_timeout=0.5)
@@ -379,7 +353,7 @@ def test_refused_registry_keeps_the_event_valid_but_unverified_with_a_note(dashb
     assert event_id in good_event_ids(live.url)
 
 
-def test_refused_registry_in_strict_mode_makes_the_event_invalid(dashboard: Callable[..., Dashboard]) -> None:
+def test_refused_registry_in_strict_mode_makes_the_event_invalid(dashboard: Callable[..., LiveServer]) -> None:
     """With strict on, a schema that could not be checked makes the event invalid with a ResolutionError."""
     down = f"http://127.0.0.1:{free_port()}"
     live = dashboard(iglu_registries=[down], iglu_timeout=0.5, strict=True)
@@ -394,7 +368,7 @@ def test_refused_registry_in_strict_mode_makes_the_event_invalid(dashboard: Call
 
 
 def test_hanging_registry_does_not_hold_up_the_collector_and_the_event_is_unverified(
-        dashboard: Callable[..., Dashboard], hanging_url: str) -> None:
+        dashboard: Callable[..., LiveServer], hanging_url: str) -> None:
     """A registry that accepts and never answers times out: the collector still answers 200, the event is unverified."""
     live = dashboard(iglu_registries=[hanging_url], iglu_timeout=0.5)
     body = {"schema": f"{SP}/payload_data/jsonschema/1-0-4", "data": [{
@@ -410,7 +384,7 @@ def test_hanging_registry_does_not_hold_up_the_collector_and_the_event_is_unveri
 
 
 def test_unverified_events_are_revalidated_when_the_registry_comes_back(
-        dashboard: Callable[..., Dashboard], serve: Callable[..., QuietServer]) -> None:
+        dashboard: Callable[..., LiveServer], serve: Callable[..., QuietServer]) -> None:
     """Events stored unverified while the registry was down are re-checked once a later event's schema resolves."""
     port = free_port()
     live = dashboard(iglu_registries=[f"http://127.0.0.1:{port}"], iglu_timeout=0.5)
@@ -445,7 +419,7 @@ def test_unverified_events_are_revalidated_when_the_registry_comes_back(
 
 
 def test_unverified_events_from_a_previous_run_are_revalidated_after_a_restart(
-        dashboard: Callable[..., Dashboard], central: QuietServer) -> None:
+        dashboard: Callable[..., LiveServer], central: QuietServer) -> None:
     """A dashboard restarted with a reachable registry re-checks the events an earlier offline run left unverified."""
     offline = dashboard(iglu_registries=[f"http://127.0.0.1:{free_port()}"], iglu_timeout=0.5)
     broken = track(offline, link_click(elementId="no target"))
@@ -461,7 +435,7 @@ def test_unverified_events_from_a_previous_run_are_revalidated_after_a_restart(
 # --- the schema cache, resolver configs and the lookup endpoint -------------------------------------------
 
 def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_without_network(
-        dashboard: Callable[..., Dashboard], serve: Callable[..., QuietServer]) -> None:
+        dashboard: Callable[..., LiveServer], serve: Callable[..., QuietServer]) -> None:
     """A restarted dashboard resolves schemas an earlier run fetched over HTTP, with the registry gone."""
     central = serve(IGLU_CENTRAL)
     first = dashboard(iglu_registries=[central.url])
@@ -483,7 +457,7 @@ def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_wit
 
 
 def test_resolver_config_file_with_an_http_and_an_embedded_repository(
-        dashboard: Callable[..., Dashboard], central: QuietServer, gitlab: QuietServer,
+        dashboard: Callable[..., LiveServer], central: QuietServer, gitlab: QuietServer,
         acme_dir: Path, tmp_path: Path) -> None:
     """A Snowplow resolver-config file names the registries: HTTP ones and a relative embedded path both work."""
     config = {

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
 from sending import pixel, tp2
-
-from micro_dashboard import create_app
-from micro_dashboard.server import Server
 
 
 def cursor(url: str) -> int:
@@ -93,13 +91,9 @@ def test_bad_wait_parameters_are_400(live_server, query: str) -> None:
 
 
 @pytest.fixture
-def roomy_server(app_config: dict) -> Iterator[str]:
-    """Serve an app with enough threads for 50 waiters and the senders."""
-    app = create_app({**app_config, "threads": 80})
-    server = Server(app, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.stop()
-    app.config["STORE"].close()
+def roomy_server(make_live_server: Callable[..., Any]) -> str:
+    """Serve an app with enough threads for 50 waiters and the senders; return its URL."""
+    return make_live_server(threads=80).url
 
 
 def test_fifty_concurrent_waiters_are_all_released(roomy_server: str) -> None:
