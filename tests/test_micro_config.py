@@ -103,3 +103,58 @@ def test_the_embedded_folder_is_looked_for_only_beside_a_resolver_file(tmp_path:
     assert all(r.kind == "http" for r in read_resolver_config(inline)[0])
     assert all(r.kind == "http" for r in read_resolver_config(json.dumps(inline))[0])
     assert all(r.kind == "http" for r in read_resolver_config(tmp_path / "elsewhere" / "iglu.json")[0])
+
+
+PRODUCT = "iglu:test.example.iglu/product_entity/jsonschema/1-0-0"
+PURCHASE = "iglu:test.example.iglu/purchase_event/jsonschema/1-0-0"
+WEB_PAGE = "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"
+# The shop in snowplow-incubator/snowplow-micro-examples: its schemas live in micro/iglu-client-embedded/.
+SHOP_SCHEMAS = {
+    CART_ACTION: {"type": "object", "properties": {"type": {"type": "string", "enum": ["add", "remove"]}},
+                  "required": ["type"], "additionalProperties": False},
+    PRODUCT: {"type": "object", "properties": {
+        "sku": {"type": "string", "maxLength": 64}, "name": {"type": "string", "maxLength": 255},
+        "price": {"type": "number", "minimum": 0, "maximum": 100000, "multipleOf": 0.01},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 10000}},
+        "required": ["sku", "name", "price", "quantity"], "additionalProperties": False},
+    PURCHASE: {"type": "object", "properties": {
+        "total": {"type": "number", "minimum": 0, "maximum": 100000, "multipleOf": 0.01}},
+        "required": ["total"], "additionalProperties": False},
+}
+
+
+def shop_event(schema: str, data: dict, *products: dict) -> dict[str, str]:
+    """Return the tp2 parameters of a self-describing event the shop's JavaScript tracker sends."""
+    entities = [{"schema": WEB_PAGE, "data": {"id": "0b8e4c7e-2f1c-4a52-9a4e-1f0d0e6b2c3a"}},
+                *({"schema": PRODUCT, "data": p} for p in products)]
+    return {"e": "ue", "p": "web", "tv": "js-3.1.0", "aid": "shop",
+            "ue_pr": json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+                                 "data": {"schema": schema, "data": data}}),
+            "co": json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+                              "data": entities})}
+
+
+def test_the_micro_examples_shop_validates_with_its_own_resolver_config(central: QuietServer, tmp_path: Path) -> None:
+    from micro_dashboard.app import create_app
+
+    micro = tmp_path / "micro"
+    config = resolver_file(micro, central.url)  # its Iglu Central entry, served from the local copy
+    for uri, schema in SHOP_SCHEMAS.items():
+        embed(micro, uri, schema)
+    hat = {"sku": "hh123", "name": "One-size summer hat", "price": 15.5, "quantity": 1}
+    bucket = {"sku": "hh456", "name": "One-size bucket hat", "price": 24.49, "quantity": 1}
+    good = [shop_event(CART_ACTION, {"type": "add"}, hat), shop_event(CART_ACTION, {"type": "add"}, bucket),
+            shop_event(CART_ACTION, {"type": "remove"}, hat), shop_event(PURCHASE, {"total": 39.99}, bucket, hat),
+            {"e": "pv", "p": "web", "tv": "js-3.1.0", "aid": "shop", "url": "http://localhost:8000/shop"}]
+    app = create_app({"db": str(tmp_path / "events.db"), "iglu_resolver": str(config), "iglu_defaults": False})
+    client = app.test_client()
+    payload = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
+    for event in [*good, shop_event(CART_ACTION, {"type": "keep"}, hat)]:
+        response = client.post("/com.snowplowanalytics.snowplow/tp2", json={"schema": payload, "data": [event]})
+        assert response.status_code == 200
+    assert client.get("/micro/all").get_json() == {"total": 6, "good": 5, "bad": 1}
+    summaries = client.get("/api/events?valid=true").get_json()["events"]
+    assert len(summaries) == 5 and not any(s["unverified"] for s in summaries)
+    [bad] = client.get("/micro/bad").get_json()
+    messages = json.loads(bad["errors"][1])["data"]["failure"]["messages"]
+    assert [(m["schemaKey"], m["error"]["dataReports"][0]["keyword"]) for m in messages] == [(CART_ACTION, "enum")]
