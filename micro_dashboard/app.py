@@ -16,16 +16,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .hub import Hub
     from .iglu_setup import build_checker
     from .store import Store
+    from .store.schema_cache import SchemaCache
+    from .worker import PipelineWorker
 
     settings = config if isinstance(config, Settings) else Settings.load(config)
-    Path(settings.db).parent.mkdir(parents=True, exist_ok=True) if settings.db != ":memory:" else None
+    Path(settings.db).parent.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=asset_dir("static"), template_folder=asset_dir("templates"))
     app.json.sort_keys = False  # keep Snowplow's field order in every JSON answer
     store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age)
-    app.config.update(SETTINGS=settings, STORE=store, HUB=Hub(store), CHECKER=build_checker(settings, store))
+    cache = SchemaCache(settings.db)
+    checker = build_checker(settings, cache)
+    hub = Hub(store)
+    worker = PipelineWorker(store, checker, settings.max_body_bytes).start()
+    store.on_close(cache.close)  # after the worker, which was registered first and may still look schemas up
+    app.config.update(SETTINGS=settings, STORE=store, HUB=hub, CHECKER=checker, PIPELINE=worker)
 
     from . import collector, live, ui
     from .api import events, iglu, micro, micro4, openapi
+    from .policy import consistency
+
+    consistency.init_app(app)
 
     app.register_blueprint(collector.bp)
     app.register_blueprint(micro4.bp)  # its static /micro/events, columns, timeline beat micro's catch-all

@@ -9,7 +9,7 @@ import uuid
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from .pipeline import Outcome, RawPayload, failures, process
+from .pipeline import RawPayload
 from .pipeline.enrich import ANONYMOUS_NUID
 
 bp = Blueprint("collector", __name__)
@@ -78,22 +78,17 @@ def raw_payload(vendor: str, version: str, path: str, limit: int) -> RawPayload:
 
 
 def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
-    """Decode and store the current request; return the payload and whether it was within the size limit."""
-    settings = current_app.config["SETTINGS"]
-    raw = raw_payload(vendor, version, path, settings.max_body_bytes)
-    store = current_app.config["STORE"]
-    outcome = process(raw, current_app.config["CHECKER"], max_body_bytes=settings.max_body_bytes)
+    """Store the current request as received; return it and whether it was within the size limit.
+
+    Nothing else runs here: the pipeline worker decodes it after the tracker has its answer."""
+    limit = current_app.config["SETTINGS"].max_body_bytes
+    raw = raw_payload(vendor, version, path, limit)
     try:
-        store.save(raw, outcome)
-    except Exception as exc:  # what was decoded could not be stored (a bug): keep the request with the reason
+        current_app.config["STORE"].save_request(raw)
+    except Exception:  # the database refuses writes: 503, so that the tracker sends it again
         log.exception("storing %s %s failed", raw.method, raw.path)
-        reason = f"micro-dashboard failed to store what it decoded from this request: {exc!r}"
-        try:
-            store.save(raw, Outcome([], [failures.internal_error(raw, reason)]))
-        except Exception:  # the database itself refuses writes: 503 so that the tracker sends it again
-            log.exception("storing %s %s failed again", raw.method, raw.path)
-            abort(503, "micro-dashboard could not store this request; send it again")
-    return raw, raw.body_size <= settings.max_body_bytes
+        abort(503, "micro-dashboard could not store this request; send it again")
+    return raw, raw.body_size <= limit
 
 
 def answer(raw: RawPayload, within_limit: bool) -> Response:

@@ -9,30 +9,29 @@ from pathlib import Path
 
 import click
 
-from .filters import FilterError, parse_args
+from .filters import Filter, FilterError, parse_args
 from .pipeline.fields import expand_json_form, to_tsv_line
 from .store import Store
-from .store.filter_sql import Where
-from .store.reads import export_json
+from .store.reads import export_fields
 
 FORMATS = ("ndjson", "tsv")
 
 
-def ndjson_lines(store: Store, where: Where) -> Iterator[str]:
+def ndjson_lines(store: Store, flt: Filter) -> Iterator[str]:
     """Yield one canonical-JSON event per line, oldest first."""
-    for text in export_json(store, where):
-        yield json.dumps(expand_json_form(json.loads(text)), ensure_ascii=False) + "\n"
+    for fields in export_fields(store, flt):
+        yield json.dumps(expand_json_form(fields), ensure_ascii=False) + "\n"
 
 
-def tsv_lines(store: Store, where: Where) -> Iterator[str]:
+def tsv_lines(store: Store, flt: Filter) -> Iterator[str]:
     """Yield one enriched TSV line per event, oldest first."""
-    for text in export_json(store, where):
-        yield to_tsv_line(json.loads(text)) + "\n"
+    for fields in export_fields(store, flt):
+        yield to_tsv_line(fields) + "\n"
 
 
-def lines(store: Store, where: Where, fmt: str) -> Iterator[str]:
+def lines(store: Store, flt: Filter, fmt: str) -> Iterator[str]:
     """Yield the export lines of a format."""
-    return ndjson_lines(store, where) if fmt == "ndjson" else tsv_lines(store, where)
+    return ndjson_lines(store, flt) if fmt == "ndjson" else tsv_lines(store, flt)
 
 
 @click.command("export")
@@ -61,14 +60,12 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
         flt = parse_args(pairs)
     except FilterError as exc:
         raise click.BadParameter(str(exc), param_hint="--filter") from exc
-    from .store.filter_sql import compile_filter
-
     path = db or Settings.load().db
     if not Path(path).is_file():
         raise click.ClickException(f"no database at {path}: pass --db with the file `serve` writes to")
     store = Store(path, readonly=True)  # the dashboard may be writing it right now
     try:
-        for line in lines(store, compile_filter(flt), fmt):
+        for line in lines(store, flt, fmt):
             output.write(line)
         output.flush()
     except BrokenPipeError:  # `| head` closed the pipe: that is fine

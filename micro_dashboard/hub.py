@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import asdict
 from typing import Any
 
-from .store import Store, Summary
+from .store import Change, Store
 
 QUEUE_SIZE = 2000  # envelopes a slow client may fall behind by before it is dropped and told to resync
 
@@ -37,17 +36,14 @@ class Subscription:
 
 
 class Hub:
-    """Learns of rows only after they are committed and passes them on as `{type, data}` envelopes."""
+    """Learns of changes only after they are committed and passes them on as `{type, data}` envelopes."""
 
     def __init__(self, store: Store):
-        self.store = store
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._changed = threading.Condition()
         self._generation = 0
-        store.on_commit(self.publish)
-        store.on_reset(self.publish_reset)
-        store.on_prune(self.publish_pruned)
+        store.on_change(self.publish)
 
     def subscribe(self) -> Subscription:
         """Start receiving envelopes."""
@@ -67,31 +63,22 @@ class Hub:
         with self._lock:
             return len(self._subscriptions)
 
-    def _broadcast(self, envelopes: list[dict[str, Any]]) -> None:
+    def publish(self, change: Change) -> None:
+        """Send a committed change to every client and wake every waiter."""
         with self._lock:
             subscriptions = list(self._subscriptions)
-        for sub in subscriptions:
-            for envelope in envelopes:
-                sub.offer(envelope)
+        if subscriptions:  # no envelopes to build while nobody listens
+            envelopes = envelopes_of(change)
+            for sub in subscriptions:
+                for envelope in envelopes:
+                    sub.offer(envelope)
         with self._changed:
             self._generation += 1
             self._changed.notify_all()
 
-    def publish(self, summaries: list[Summary]) -> None:
-        """Send newly committed rows to every client and wake every waiter."""
-        self._broadcast([{"type": "event", "data": asdict(s)} for s in summaries])
-
-    def publish_reset(self) -> None:
-        """Tell every client that rows were deleted, and wake every waiter."""
-        self._broadcast([{"type": "reset", "data": self.store.counts()}])
-
-    def publish_pruned(self, oldest_id: int) -> None:
-        """Tell every client that retention deleted the rows before `oldest_id`."""
-        self._broadcast([{"type": "pruned", "data": {"oldest_id": oldest_id, "counts": self.store.counts()}}])
-
     @property
     def generation(self) -> int:
-        """Return a number that grows with every commit or reset."""
+        """Return a number that grows with every committed change."""
         with self._changed:
             return self._generation
 
@@ -100,3 +87,13 @@ class Hub:
         with self._changed:
             self._changed.wait_for(lambda: self._generation != generation, timeout=timeout)
             return self._generation
+
+
+def envelopes_of(change: Change) -> list[dict[str, Any]]:
+    """Return the websocket envelopes of a change: `event` and `update` per row, `reset`, `pruned`."""
+    if change.kind in ("insert", "update"):
+        kind = "event" if change.kind == "insert" else "update"
+        return [{"type": kind, "data": s.to_json()} for s in change.summaries]
+    if change.kind == "delete":
+        return [{"type": "reset", "data": change.counts}]
+    return [{"type": "pruned", "data": {"oldest_id": change.oldest_id, "counts": change.counts}}]

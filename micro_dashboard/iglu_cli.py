@@ -14,10 +14,10 @@ import click
 import requests
 
 from .config import Settings, env_var
-from .iglu import EmbeddedRegistry, IgluChecker, pull_schemas
-from .iglu_setup import build_resolver_for
+from .iglu import EmbeddedRegistry, pull_schemas
+from .iglu_setup import build_checker, build_resolver_for
 from .pipeline import Event, Outcome, RawPayload, process
-from .store import Store
+from .store.schema_cache import SchemaCache
 
 
 def iglu_options(f: Callable) -> Callable:
@@ -66,18 +66,18 @@ def pull(source: str, vendor: str | None, apikey: str | None, db: str | None) ->
     """Fill the schema cache ahead of time, so the dashboard validates with no network."""
     settings = Settings.load({"db": db})
     Path(settings.db).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.db)
+    cache = SchemaCache(settings.db)
     if urlsplit(source).scheme in ("http", "https"):
-        pulled = _pull_from_server(source.rstrip("/"), apikey, vendor, store)
+        pulled = _pull_from_server(source.rstrip("/"), apikey, vendor, cache)
     else:
         if not Path(source).is_dir():
             raise click.ClickException(f"{source} is neither a folder nor an http(s) URL")
-        pulled = pull_schemas(EmbeddedRegistry(source, name=f"local {source}"), store, vendor)
-    store.close()
+        pulled = pull_schemas(EmbeddedRegistry(source, name=f"local {source}"), cache, vendor)
+    cache.close()
     click.echo(f"pulled {len(pulled)} schemas into {settings.db}")
 
 
-def _pull_from_server(base: str, apikey: str | None, vendor: str | None, store: Store) -> list[str]:
+def _pull_from_server(base: str, apikey: str | None, vendor: str | None, cache: SchemaCache) -> list[str]:
     """Copy every schema an Iglu Server lists (GET {base}/schemas) into the cache."""
     if not base.endswith("/api"):
         raise click.ClickException("a static registry cannot list its schemas: pull from a local clone "
@@ -101,7 +101,7 @@ def _pull_from_server(base: str, apikey: str | None, vendor: str | None, store: 
             click.echo(f"skipped {uri}: {exc}", err=True)
             continue
         if isinstance(schema, dict):
-            store.put(uri, schema, base)
+            cache.put(uri, schema, base)
             pulled.append(uri)
         else:
             click.echo(f"skipped {uri}: HTTP {answer.status_code}, not a JSON schema", err=True)
@@ -117,13 +117,13 @@ def schema_command(action: str, uri: str, db: str | None, **iglu: Any) -> None:
     """Say whether a schema (iglu:vendor/name/jsonschema/1-0-0) resolves, and where from."""
     settings = _settings(db, **iglu)
     Path(settings.db).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.db)
+    cache = SchemaCache(settings.db)
     try:
-        resolution = build_resolver_for(settings, store).lookup(uri)
+        resolution = build_resolver_for(settings, cache).lookup(uri)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
-        store.close()
+        cache.close()
     if resolution.found:
         click.echo(f"{uri} resolves from {resolution.where()}")
         return
@@ -194,8 +194,8 @@ def validate_command(file, db: str | None, as_json: bool, **iglu: Any) -> None:
     """Run the pipeline on captured requests in FILE (or - for stdin) and print a verdict per event."""
     settings = _settings(db, **iglu)
     Path(settings.db).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.db)
-    checker = IgluChecker(build_resolver_for(settings, store), strict=settings.strict)
+    cache = SchemaCache(settings.db)
+    checker = build_checker(settings, cache)
     try:
         payloads = payloads_from_file(file.read())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -212,7 +212,7 @@ def validate_command(file, db: str | None, as_json: bool, **iglu: Any) -> None:
             notes = [p.message for f in event.failures for p in f.problems]
             notes += [e.note for e in event.entities if e.status == "unverified" and e.note]
             _print_verdict(as_json, status, describe(event), notes)
-    store.close()
+    cache.close()
     sys.exit(1 if invalid else 0)
 
 

@@ -188,8 +188,8 @@ def test_api_modules_hold_no_sql() -> None:
 @pytest.mark.parametrize(("path", "target", "error"), [
     ("/api/events", "micro_dashboard.store.reads.count", sqlite3.OperationalError("Expression tree is too large")),
     ("/api/events", "micro_dashboard.store.reads.summaries", OverflowError("Python int too large")),
-    ("/micro/events", "micro_dashboard.store.reads.count", ValueError("bad value")),
-    ("/micro/good", "micro_dashboard.store.micro_reads.good_rows", sqlite3.OperationalError("JSON path error")),
+    ("/micro/events", "micro_dashboard.store.micro_reads.count", ValueError("bad value")),
+    ("/micro/good", "micro_dashboard.store.micro_reads.good_events", sqlite3.OperationalError("JSON path error")),
 ])
 def test_query_errors_are_json_400(client, monkeypatch, caplog, path: str, target: str, error: Exception) -> None:
     def fail(*_args, **_kwargs):

@@ -9,10 +9,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE
+from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE, sql
 
+from micro_dashboard.filters import Filter
 from micro_dashboard.pipeline import Event, Outcome, RawPayload, process
-from micro_dashboard.store import Store
+from micro_dashboard.store import Store, reads
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 
@@ -34,9 +35,11 @@ def page_view(**params: str) -> RawPayload:
     return raw(urlencode({"e": "pv", "p": "web", "tv": "t", "aid": "shop", "co": co, **params}))
 
 
-def save(store: Store, payload: RawPayload) -> list[int]:
-    """Decode and store a request; return the new row ids."""
-    return [s.id for s in store.save(payload, process(payload))]
+def save(store: Store, payload: RawPayload, outcome: Outcome | None = None) -> list[int]:
+    """Store a request as the collector does, then what the pipeline decodes from it; return the new row ids."""
+    request_id = store.save_request(payload)
+    request = store.requests([request_id])[request_id]
+    return [s.id for s in store.save_decoded([(request, outcome or process(payload))])]
 
 
 @pytest.fixture
@@ -49,23 +52,22 @@ def store(tmp_path: Path):
 
 def count(store: Store, table: str) -> int:
     """Return the number of rows in a table."""
-    return store.query(f"SELECT count(*) AS n FROM {table}")[0]["n"]
+    return sql(store, f"SELECT count(*) AS n FROM {table}")[0]["n"]
 
 
 def test_request_event_entities_and_promoted_columns_are_stored_together(store):
     [row] = save(store, page_view(uid="user-1", duid="d-1"))
-    [event] = store.query("SELECT * FROM events WHERE id = ?", [row])
+    [event] = sql(store, "SELECT * FROM events WHERE id = ?", [row])
     assert event["valid"] == 1 and event["event"] == "page_view" and event["app_id"] == "shop"
     assert event["user_id"] == "user-1" and event["domain_userid"] == "d-1" and event["platform"] == "web"
     assert event["schema"] == f"iglu:{SNOWPLOW}/page_view/jsonschema/1-0-0"
     assert json.loads(event["event_json"])["contexts"]["data"][0]["schema"] == WEB_PAGE
-    [entity] = store.entities_of(row)
-    assert (entity["kind"], entity["position"], entity["schema"], entity["vendor"], entity["name"]) == (
-        "context", 0, WEB_PAGE, SNOWPLOW, "web_page")
-    assert json.loads(entity["data"]) == {"id": "p1"}
-    request = store.request(event["request_id"])
-    assert request["method"] == "GET" and "e=pv" in request["querystring"]
-    assert json.loads(request["headers"]) == [["Host", "localhost"]]
+    [stored] = store.events([row])
+    [entity] = stored.entities
+    assert (entity.kind, entity.position, entity.schema, entity.name, entity.data) == (
+        "context", 0, WEB_PAGE, "web_page", {"id": "p1"})
+    assert stored.request.method == "GET" and "e=pv" in stored.request.querystring
+    assert stored.request.headers == [("Host", "localhost")] and stored.request.id == event["request_id"]
 
 
 def test_a_batch_is_one_request_row_with_one_row_per_event(store):
@@ -73,28 +75,28 @@ def test_a_batch_is_one_request_row_with_one_row_per_event(store):
         {"e": "pv", "p": "web", "tv": "t"}, {"e": "se", "p": "web", "tv": "t", "se_va": "x"}]}).encode()
     rows = save(store, raw(body=body))
     assert len(rows) == 2 and count(store, "requests") == 1
-    assert [r["valid"] for r in store.query("SELECT valid FROM events ORDER BY id")] == [1, 0]
-    [failure] = store.query("SELECT * FROM failures")
+    assert [r["valid"] for r in sql(store, "SELECT valid FROM events ORDER BY id")] == [1, 0]
+    [failure] = sql(store, "SELECT * FROM failures")
     assert failure["event_row"] == rows[1] and failure["type"] == "schema_violations"
 
 
-def test_a_write_that_fails_midway_leaves_nothing_behind(store):
+def test_a_decoded_write_that_fails_midway_leaves_only_the_acknowledged_request(store):
     broken = Outcome([Event({"event": "page_view"}, {"e": "pv"}, SNOWPLOW, "tp2")], [])  # no collector_tstamp
     with pytest.raises(KeyError):
-        store.save(raw("e=pv"), broken)
-    assert [count(store, t) for t in ("requests", "events", "entities", "failures")] == [0, 0, 0, 0]
+        save(store, raw("e=pv"), broken)
+    assert [count(store, t) for t in ("requests", "events", "entities", "failures")] == [1, 0, 0, 0]
     save(store, page_view())
-    assert count(store, "requests") == 1
+    assert count(store, "requests") == 2 and count(store, "events") == 1
 
 
 def test_an_unparseable_body_is_kept_with_its_failure(store):
     body = b"\x00\xffnot json at all"
     [row] = save(store, raw(body=body))
-    [request] = store.query("SELECT * FROM requests")
+    [request] = sql(store, "SELECT * FROM requests")
     assert bytes(request["body"]) == body and request["body_size"] == len(body)
-    [event] = store.query("SELECT * FROM events")
+    [event] = sql(store, "SELECT * FROM events")
     assert event["id"] == row and event["valid"] == 0 and event["event_json"] is None
-    [failure] = store.query("SELECT * FROM failures")
+    [failure] = sql(store, "SELECT * FROM failures")
     assert failure["type"] == "tracker_protocol_violations" and failure["request_id"] == request["id"]
     assert store.counts() == {"total": 1, "good": 0, "bad": 1}
 
@@ -107,12 +109,12 @@ def test_the_cursor_keeps_growing_after_everything_is_deleted(store):
     assert store.last_id() == max(first)
     [after] = save(store, page_view())
     assert after > max(first)
-    assert [s.id for s in store.summaries_after(max(first))] == [after]
+    assert [s.id for s in reads.summaries(store, Filter(), 10, since=max(first))] == [after]
 
 
 def test_summaries_after_a_cursor_are_oldest_first(store):
     rows = [save(store, page_view(uid=f"u{i}"))[0] for i in range(4)]
-    after = store.summaries_after(rows[1])
+    after = reads.summaries(store, Filter(), 10, since=rows[1], oldest_first=True)
     assert [s.id for s in after] == rows[2:] and [s.user_id for s in after] == ["u2", "u3"]
 
 
@@ -120,7 +122,7 @@ def test_max_events_keeps_only_the_newest_events(tmp_path):
     store = Store(str(tmp_path / "events.db"), max_events=3)
     try:
         rows = [save(store, page_view(uid=f"u{i}"))[0] for i in range(5)]
-        assert [r["id"] for r in store.query("SELECT id FROM events ORDER BY id")] == rows[2:]
+        assert [r["id"] for r in sql(store, "SELECT id FROM events ORDER BY id")] == rows[2:]
         assert count(store, "requests") == 3 and count(store, "entities") == 3
     finally:
         store.close()
@@ -132,7 +134,7 @@ def test_max_age_deletes_events_received_longer_ago(tmp_path):
         two_hours_ago = int(time.time() * 1000) - 2 * 3600 * 1000
         save(store, raw("e=pv&p=web&tv=t&uid=old", timestamp=two_hours_ago))
         save(store, raw("e=pv&p=web&tv=t&uid=new"))
-        assert [r["user_id"] for r in store.query("SELECT user_id FROM events")] == ["new"]
+        assert [r["user_id"] for r in sql(store, "SELECT user_id FROM events")] == ["new"]
         assert count(store, "requests") == 1
     finally:
         store.close()
@@ -155,7 +157,7 @@ def test_events_survive_a_restart(tmp_path):
 
 
 def test_the_database_uses_write_ahead_logging(store):
-    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert sql(store, "PRAGMA journal_mode")[0][0] == "wal"
 
 
 def test_a_saved_event_is_visible_to_another_connection_once_save_returns(store):
@@ -170,15 +172,15 @@ def test_a_saved_event_is_visible_to_another_connection_once_save_returns(store)
 def test_listeners_hear_of_rows_only_after_commit(store):
     seen = []
 
-    def listener(summaries):
+    def listener(change):
         other = sqlite3.connect(store.path)
         try:
             seen.append([(s.id, other.execute("SELECT count(*) FROM events WHERE id = ?", (s.id,)).fetchone()[0])
-                         for s in summaries])
+                         for s in change.summaries])
         finally:
             other.close()
 
-    store.on_commit(listener)
+    store.on_change(listener)
     [row] = save(store, page_view())
     assert seen == [[(row, 1)]]
 
@@ -187,7 +189,7 @@ def test_events_are_stored_compact_and_read_back_with_all_131_fields(store):
     from micro_dashboard.pipeline.fields import FIELDS, expand_json_form
 
     [row] = save(store, page_view(uid="user-1"))
-    stored = json.loads(store.query("SELECT event_json FROM events WHERE id = ?", [row])[0]["event_json"])
+    stored = json.loads(sql(store, "SELECT event_json FROM events WHERE id = ?", [row])[0]["event_json"])
     assert None not in stored.values() and stored["user_id"] == "user-1"
     full = expand_json_form(stored)
     assert list(full) == list(FIELDS) and full["geo_city"] is None and full["derived_contexts"] == {}

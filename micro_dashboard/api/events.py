@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import time
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import export
-from ..filters import INT64_MAX, FilterError, parse_args, parse_target, parse_time
+from ..columns import SUMMARY
+from ..filters import INT64_MAX, Filter, FilterError, column_targets, parse_args, parse_time
 from ..pipeline.fields import FIELDS
-from ..store import Store, reads
-from ..store.filter_sql import Where, compile_filter
+from ..store import QUERY_ERRORS, Store, StoredEvent, database_busy, reads
 from . import detail as details
 
 bp = Blueprint("events", __name__, url_prefix="/api")
@@ -69,15 +67,11 @@ def _api_route_allows_some_method(methods: list[str]) -> bool:
     return False
 
 
-# Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
-QUERY_ERRORS = (sqlite3.OperationalError, OverflowError, ValueError)
-
-
 def query_error(exc: Exception) -> tuple[Response, int]:
     """Answer a query that SQLite (or binding its values) refused as a JSON 400, and log it."""
     if isinstance(exc, FilterError):  # a blueprint's ValueError handler is found before the app's FilterError one
         return filter_error(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+    if database_busy(exc):
         log.warning("%s %s: database busy: %s", request.method, request.path, exc)
         return error_response("the database is busy, try again", 503)
     log.warning("%s %s: the query built from the request failed: %s: %s", request.method, request.full_path,
@@ -116,9 +110,9 @@ def store() -> Store:
     return current_app.config["STORE"]
 
 
-def where_from_args() -> Where:
-    """Compile the request's filter parameters."""
-    return compile_filter(parse_args(request.args.items(multi=True)))
+def filter_from_args() -> Filter:
+    """Parse the request's filter parameters."""
+    return parse_args(request.args.items(multi=True))
 
 
 def int_arg(name: str, default: int | None, low: int = 0, high: int | None = None) -> int | None:
@@ -151,36 +145,33 @@ def float_arg(name: str, default: float, high: float) -> float:
 @bp.route("/events", methods=["GET"])
 def list_events() -> Response:
     """List matching events, newest first, paged by row-id cursors."""
-    where = where_from_args()
+    flt = filter_from_args()
     limit = int_arg("limit", 50, 1, MAX_LIMIT)
-    columns = [c for c in request.args.get("columns", "").split(",") if c.strip()]
-    for column in columns:
-        if column not in FIELDS and parse_target(column) is None:
-            raise ApiError(f"unknown column {column!r}", detail={"column": column})
+    columns = column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()])
     st = store()
-    rows = reads.summaries(st, where, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
+    rows = reads.summaries(st, flt, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
     more = len(rows) > limit
     rows = rows[:limit]
-    events = [asdict(s) for s in rows]
+    events = [s.to_json() for s in rows]
     if columns:
-        values = details.column_values(st, [s.id for s in rows], columns)
+        values = reads.column_values(st, [s.id for s in rows], columns)
         for event in events:
             event["columns"] = values[event["id"]]
     return jsonify({"events": events, "next_before": rows[-1].id if more else None, "last_id": st.last_id(),
-                    "total": reads.count(st, where)})
+                    "total": reads.count(st, flt)})
 
 
 @bp.route("/events", methods=["DELETE"])
 def delete_events() -> Response:
     """Delete matching events (all when no filter is given)."""
-    where = where_from_args()
-    return jsonify({"deleted": store().delete(where[0], tuple(where[1]))})
+    flt = filter_from_args()
+    return jsonify({"deleted": store().delete(flt)})
 
 
 @bp.route("/events/latest", methods=["GET"])
 def latest_event() -> Response:
     """Return the newest matching event in full, 404 if none."""
-    row = reads.latest(store(), where_from_args())
+    row = reads.latest(store(), filter_from_args())
     if row is None:
         raise ApiError("no event matches", 404, {"filters": request.args.to_dict(flat=False)})
     return jsonify(event_detail(row))
@@ -189,21 +180,21 @@ def latest_event() -> Response:
 @bp.route("/events/<key>", methods=["GET"])
 def one_event(key: str) -> Response:
     """Return one event in full by event_id or row id, 404 if unknown."""
-    row = reads.event_row(store(), key)
+    row = reads.event(store(), key)
     if row is None:
         raise ApiError(f"no event {key!r}", 404, {"key": key})
     return jsonify(event_detail(row))
 
 
-def event_detail(row: sqlite3.Row) -> dict[str, Any]:
+def event_detail(event: StoredEvent) -> dict[str, Any]:
     """Return everything about one stored event, with a curl command against this dashboard."""
-    return details.event_detail(store(), row, request.host_url.rstrip("/"))
+    return details.event_detail(event, request.host_url.rstrip("/"))
 
 
 @bp.route("/wait", methods=["GET"])
 def wait() -> tuple[Response, int]:
     """Answer as soon as `count` matching rows exist after `since`, or 408 with what arrived by `timeout`."""
-    where = where_from_args()
+    flt = filter_from_args()
     wanted = int_arg("count", 1, 1, MAX_LIMIT)
     since = int_arg("since", 0)
     timeout = float_arg("timeout", 5.0, MAX_TIMEOUT)
@@ -211,15 +202,14 @@ def wait() -> tuple[Response, int]:
     deadline = time.monotonic() + timeout
     generation = hub.generation  # read before querying, so a commit in between is never missed
     while True:
-        found = reads.summaries(st, where, wanted, since=since, oldest_first=True)
+        found = reads.summaries(st, flt, wanted, since=since, oldest_first=True)
         remaining = deadline - time.monotonic()
         if len(found) >= wanted or remaining <= 0:
             break
         generation = hub.wait_for_change(generation, remaining)
-    rows = reads.rows_by_id(st, [s.id for s in found])
-    base = request.host_url.rstrip("/")
-    body: dict[str, Any] = {"events": [details.event_detail(st, r, base) for r in rows],
-                            "cursor": rows[-1]["id"] if rows else since, "count": len(rows)}
+    rows = st.events([s.id for s in found])
+    body: dict[str, Any] = {"events": [event_detail(e) for e in rows],
+                            "cursor": rows[-1].id if rows else since, "count": len(rows)}
     if len(rows) < wanted:
         body["error"] = f"timed out waiting for {wanted} events; {len(rows)} arrived"
         return jsonify(body), 408
@@ -229,30 +219,26 @@ def wait() -> tuple[Response, int]:
 @bp.route("/stats", methods=["GET"])
 def stats() -> Response:
     """Count matching events by validity, event, app and schema, and per minute over a time range."""
-    where = where_from_args()
+    flt = filter_from_args()
     now = int(time.time() * 1000)
     end = parse_time("to", request.args["to"]) if request.args.get("to") else now
     start = parse_time("from", request.args["from"]) if request.args.get("from") else end - 3_600_000
     if start > end:
         raise ApiError("from must not be after to", detail={"from": start, "to": end})
-    return jsonify(reads.stats(store(), where, start, end))
+    return jsonify(reads.stats(store(), flt, start, end))
 
 
 @bp.route("/columns", methods=["GET"])
 def columns() -> Response:
     """List the column names a list can show: canonical fields, parameters and entity paths seen."""
-    seen = reads.known_columns(store())
-    paths: list[str] = []
-    for _kind, schema, data in seen["entities"]:
-        name = schema[len("iglu:"):].split("/")[1]
-        paths.extend(f"{name}.{p}" for p in reads.json_paths(data))
-    return jsonify({"columns": [*FIELDS, *(f"param.{k}" for k in seen["params"]),
-                                *sorted(set(paths))]})
+    params, entities = reads.known_columns(store())
+    paths = {f"{name}.{p}" for _kind, _schema, name, data in entities for p in reads.leaf_paths(data)}
+    return jsonify({"columns": [*FIELDS, *(f"param.{k}" for k in params), *sorted(paths)], "summary": list(SUMMARY)})
 
 
 def _export(fmt: str, mimetype: str) -> Response:
-    where = where_from_args()
-    return Response(export.lines(store(), where, fmt), mimetype=mimetype,
+    flt = filter_from_args()
+    return Response(export.lines(store(), flt, fmt), mimetype=mimetype,
                     headers={"Content-Disposition": f"inline; filename=events.{fmt}"})
 
 

@@ -8,15 +8,15 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 
 from ..filters import INT64_MAX
 from ..store import micro_reads
-from . import shapes
+from . import incomplete, shapes
 from .events import register_query_errors
 
 bp = Blueprint("micro", __name__, url_prefix="/micro")
 register_query_errors(bp)
 
-ENDPOINTS = ("/micro/all", "/micro/good", "/micro/bad", "/micro/reset",
-             "/micro/iglu/{vendor}/{name}/jsonschema/{version}", "/micro/ui",
-             "/micro/events", "/micro/columns", "/micro/timeline")
+# Snowplow Micro's answer to a /micro/ path it does not serve (Routing.scala).
+UNKNOWN_PATH = "Path for micro has to be one of: /events /all /good /bad /reset /iglu"
+UNKNOWN_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class BadRequest(Exception):
@@ -72,21 +72,14 @@ def all_counts() -> Response:
 def good() -> Response:
     """Return good events, newest first, filtered by event_type, schema, contexts and limit."""
     filters = filter_body({"event_type": str, "schema": str, "contexts": list, "limit": int})
-    store = _store()
-    rows = micro_reads.good_rows(store, **filters)
-    requests = store.requests(r["request_id"] for r in rows)
-    return jsonify([shapes.good_event(r, requests[r["request_id"]]) for r in rows])
+    return jsonify([shapes.good_event(e) for e in micro_reads.good_events(_store(), **filters)])
 
 
 @bp.route("/bad", methods=["GET", "POST"])
 def bad() -> Response:
     """Return bad events and unreadable requests, newest first, filtered by vendor, version and limit."""
     filters = filter_body({"vendor": str, "version": str, "limit": int})
-    store = _store()
-    rows = micro_reads.bad_rows(store, **filters)
-    requests = store.requests(r["request_id"] for r in rows)
-    failures = store.failures_of(r["id"] for r in rows)
-    return jsonify([shapes.bad_event(r, requests[r["request_id"]], failures[r["id"]]) for r in rows])
+    return jsonify([shapes.bad_event(e) for e in micro_reads.bad_events(_store(), **filters)])
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -103,8 +96,14 @@ def ui(rest: str = "") -> Response:
     return redirect("/", code=302)
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST"])
+@bp.route("/events", methods=["GET"])
+def good_and_incomplete() -> Response:
+    """Return Micro 3.0's list: good events and incomplete (failed) ones, newest first, in the lossy JSON form."""
+    return jsonify([incomplete.lossy_event(e) for e in micro_reads.good_and_incomplete_events(_store())])
+
+
+@bp.route("/", defaults={"rest": ""}, methods=UNKNOWN_METHODS, strict_slashes=False)
+@bp.route("/<path:rest>", methods=UNKNOWN_METHODS)
 def unknown(rest: str) -> tuple[Response, int]:
-    """Answer an unknown Micro path with the list of supported endpoints."""
-    text = "Unknown endpoint /micro/{}. Supported endpoints: {}".format(rest, ", ".join(ENDPOINTS))
-    return Response(text, mimetype="text/plain"), 404
+    """Answer a Micro path that is not served (or not with this method) with Micro's sentence."""
+    return Response(UNKNOWN_PATH, mimetype="text/plain"), 404

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..filters import FilterError, parse_time
 from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
 from ..store import micro_reads, reads
-from ..store.filter_sql import Where
+from ..store.micro_reads import MicroQuery
 from .events import register_query_errors
 
 bp = Blueprint("micro4", __name__, url_prefix="/micro")
@@ -57,7 +57,7 @@ def _time(name: str, value: Any) -> int | None:
     return parse_time(name, str(value))
 
 
-def _where(body: dict[str, Any], events_only: bool = True) -> tuple[Where, list[tuple[str, list[str]]]]:
+def _query(body: dict[str, Any], events_only: bool = True) -> tuple[MicroQuery, list[tuple[str, list[str]]]]:
     """Compile the body's filters, validity and time range; return nested-column filters for Python."""
     fields, nested = [], []
     filters = body.get("filters") or []
@@ -79,7 +79,7 @@ def _where(body: dict[str, Any], events_only: bool = True) -> tuple[Where, list[
     valid = body.get("validEvents") if isinstance(body.get("validEvents"), bool) else None
     time_range = _object(body, "timeRange", '{"start": ..., "end": ...}')
     start, end = _time("timeRange.start", time_range.get("start")), _time("timeRange.end", time_range.get("end"))
-    return micro_reads.micro_where(fields, valid, start, end, events_only), nested
+    return MicroQuery(fields, valid, start, end, events_only), nested
 
 
 def _text(value: Any) -> str:
@@ -96,9 +96,9 @@ def _matches(flat: dict[str, Any], nested: list[tuple[str, list[str]]]) -> bool:
     return True
 
 
-def _flat(stored: str) -> dict[str, Any]:
+def _flat(stored: dict[str, Any]) -> dict[str, Any]:
     """Return the flattened form of a stored (compact) event."""
-    return to_flat_form(expand_json_form(json.loads(stored)))
+    return to_flat_form(expand_json_form(stored))
 
 
 @bp.route("/events", methods=["POST"])
@@ -113,14 +113,14 @@ def events() -> Response:
     sort, desc = sorting.get("column") or "collector_tstamp", sorting.get("desc", True) is not False
     if not isinstance(sort, str) or sort not in FIELDS:
         raise FilterError(f"cannot sort by {sort!r}: use a canonical field", {"column": sort})
-    where, nested = _where(body)
+    query, nested = _query(body)
     store = _store()
     if nested:
-        flats = [f for f in map(_flat, micro_reads.iterate_sorted(store, where, sort, desc)) if _matches(f, nested)]
+        flats = [f for f in map(_flat, micro_reads.iterate_sorted(store, query, sort, desc)) if _matches(f, nested)]
         total, found = len(flats), flats[(page - 1) * size:page * size]
     else:
-        total, offset = reads.count(store, where), (page - 1) * size
-        found = [_flat(t) for t in micro_reads.page(store, where, sort, desc, size, offset)] if offset < total else []
+        total, offset = micro_reads.count(store, query), (page - 1) * size
+        found = [_flat(t) for t in micro_reads.page(store, query, sort, desc, size, offset)] if offset < total else []
     return jsonify({"events": found, "totalPages": math.ceil(total / size), "totalItems": total})
 
 
@@ -128,7 +128,7 @@ def events() -> Response:
 def columns() -> Response:
     """Return the sorted column names: canonical fields and the flattened entity columns seen."""
     names = set(FIELDS)
-    for kind, schema, data in reads.known_columns(_store())["entities"]:
+    for kind, schema, _name, data in reads.known_columns(_store())[1]:
         key = flat_key("unstruct_event" if kind == "unstruct" else "contexts", schema)
         names.add(key)
         if isinstance(data, dict):
@@ -143,12 +143,12 @@ def timeline() -> Response:
     if not isinstance(body["buckets"], list):
         raise FilterError("buckets must be a list of {start, end}", {"buckets": body["buckets"]})
     # Requests nothing could be read from count as failed events too.
-    where, _nested_filters = _where({k: v for k, v in body.items() if k != "timeRange"}, events_only=False)
+    query, _nested_filters = _query({k: v for k, v in body.items() if k != "timeRange"}, events_only=False)
     points = []
     for bucket in body["buckets"]:
         if not isinstance(bucket, dict) or not bucket.get("start") or not bucket.get("end"):
             raise FilterError("each bucket needs a start and an end", {"bucket": bucket})
         start, end = _time("bucket.start", bucket["start"]), _time("bucket.end", bucket["end"])
-        valid, failed = micro_reads.valid_counts(_store(), where, start, end)
+        valid, failed = micro_reads.valid_counts(_store(), query, start, end)
         points.append({"validEvents": valid, "failedEvents": failed, "bucket": bucket})
     return jsonify({"points": points})

@@ -3,86 +3,89 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from ..pipeline.failures import body_text
 from ..pipeline.fields import expand_json_form, iso_timestamp
 from ..pipeline.model import COLLECTOR_NAME
+from ..store import StoredEvent, StoredRequest
 
 SUMMARY_WHOLE_PAYLOAD = "Error while extracting event(s) from collector payload and validating it/them."
 SUMMARY_ONE_EVENT = "Error while validating the event."
 
 
-def _source(request: sqlite3.Row) -> dict[str, Any]:
-    return {"name": COLLECTOR_NAME, "encoding": "UTF-8", "hostname": request["hostname"]}
+def _source(request: StoredRequest) -> dict[str, Any]:
+    return {"name": COLLECTOR_NAME, "encoding": "UTF-8", "hostname": request.hostname}
 
 
-def _context(request: sqlite3.Row) -> dict[str, Any]:
+def _context(request: StoredRequest) -> dict[str, Any]:
     return {
-        "timestamp": iso_timestamp(request["received_at"]),
-        "ipAddress": request["ip"],
-        "useragent": request["useragent"],
-        "refererUri": request["referer"],
-        "headers": [f"{k}: {v}" for k, v in json.loads(request["headers"])],
-        "userId": request["network_userid"],
+        "timestamp": iso_timestamp(request.received_at),
+        "ipAddress": request.ip,
+        "useragent": request.useragent,
+        "refererUri": request.referer,
+        "headers": [f"{k}: {v}" for k, v in request.headers],
+        "userId": request.network_userid,
     }
 
 
-def raw_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any] | None:
+def raw_event(event: StoredEvent) -> dict[str, Any] | None:
     """Return Micro's `rawEvent`: the API, every raw parameter, and where the request came from."""
-    if event["parameters"] is None:
+    request = event.request
+    if event.parameters is None or request is None:
         return None
     return {
-        "api": {"vendor": request["vendor"], "version": request["version"]},
-        "parameters": json.loads(event["parameters"]),
-        "contentType": request["content_type"],
+        "api": {"vendor": request.vendor, "version": request.version},
+        "parameters": event.parameters,
+        "contentType": request.content_type,
         "source": _source(request),
         "context": _context(request),
     }
 
 
-def request_body(request: sqlite3.Row) -> str | None:
+def request_body(request: StoredRequest) -> str | None:
     """Return a stored request's body as text (base64-prefixed when it is not UTF-8)."""
-    return body_text(request["body"])
+    return body_text(request.body)
 
 
-def collector_payload(request: sqlite3.Row) -> dict[str, Any]:
+def collector_payload(request: StoredRequest) -> dict[str, Any]:
     """Return Micro's `collectorPayload` for a stored request."""
     from ..pipeline.payload import QueryStringError, parse_query
 
     try:
-        querystring = [f"{k}={v}" for k, v in parse_query(request["querystring"]).items()]
+        querystring = [f"{k}={v}" for k, v in parse_query(request.querystring).items()]
     except QueryStringError:
-        querystring = [request["querystring"]]
+        querystring = [request.querystring]
     return {
-        "api": {"vendor": request["vendor"], "version": request["version"]},
+        "api": {"vendor": request.vendor, "version": request.version},
         "querystring": querystring,
-        "contentType": request["content_type"],
+        "contentType": request.content_type,
         "body": request_body(request),
         "source": _source(request),
         "context": _context(request),
     }
 
 
-def good_event(event: sqlite3.Row, request: sqlite3.Row) -> dict[str, Any]:
+def good_event(event: StoredEvent) -> dict[str, Any]:
     """Return one element of `/micro/good`."""
     return {
-        "rawEvent": raw_event(event, request),
-        "eventType": event["event"],
-        "schema": event["schema"],
-        "contexts": json.loads(event["contexts"] or "[]"),
-        "event": expand_json_form(json.loads(event["event_json"])),
+        "rawEvent": raw_event(event),
+        "eventType": event.summary.event,
+        "schema": event.summary.schema,
+        "contexts": event.contexts,
+        "event": expand_json_form(event.fields or {}),
         "incomplete": False,
     }
 
 
-def bad_event(event: sqlite3.Row, request: sqlite3.Row, failures: list[sqlite3.Row]) -> dict[str, Any]:
+def bad_event(event: StoredEvent) -> dict[str, Any]:
     """Return one element of `/micro/bad`: the payload, the raw event if one was extracted, and the errors."""
-    raw = raw_event(event, request)
+    raw = raw_event(event)
     summary = SUMMARY_ONE_EVENT if raw is not None else SUMMARY_WHOLE_PAYLOAD
     return {
-        "collectorPayload": collector_payload(request),
+        "collectorPayload": collector_payload(event.request),
         "rawEvent": raw,
-        "errors": [summary, *(f["bad_row"] for f in failures)],
+        # Micro lists each bad row as its JSON text.
+        "errors": [summary, *(json.dumps(f.bad_row, separators=(",", ":"), ensure_ascii=False)
+                              for f in event.failures)],
     }

@@ -1,76 +1,46 @@
-"""The SQLite store: the only place that speaks SQL. One writer, many readers, listeners told after commit."""
+"""The SQLite store: the only place that speaks SQL. One writer, many readers, listeners told after commit.
+
+A request is stored as received and acknowledged (`save_request`); the pipeline worker later stores what it
+decoded from it (`save_decoded`). Every committed change to the events reaches the listeners as a `Change`.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from ..columns import SUMMARY_PROMOTED
-from ..pipeline import Event, Failure, Outcome, RawPayload
-from ..pipeline.fields import to_compact_json_form
-from . import schema
+from ..filters import Filter
+from ..pipeline import Outcome, RawPayload
+from . import rows, schema
+from .filter_sql import compile_filter
+from .models import (
+    EVENT_COLUMNS,
+    SUMMARY_COLUMNS,
+    Change,
+    StoredEntity,
+    StoredEvent,
+    StoredFailure,
+    StoredRequest,
+    Summary,
+)
 from .writer import GroupWriter, Job
 
+__all__ = ["QUERY_ERRORS", "Change", "Store", "StoredEntity", "StoredEvent", "StoredFailure", "StoredRequest",
+           "Summary", "database_busy"]
+
 log = logging.getLogger(__name__)
-
-SUMMARY_COLUMNS = ("id, event_id, valid, unverified, collector_tstamp, schema, app_id, platform, event, "
-                   "event_name, event_vendor, name_tracker, user_id, se_category, se_action, se_label, problems")
-
-
-def dumps(value: Any) -> str:
-    """Serialise JSON compactly."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
+QUERY_ERRORS = (sqlite3.OperationalError, OverflowError, ValueError)
 
 
-@dataclass
-class Summary:
-    """The short form of a stored event row: what a list, a websocket client or a waiter needs."""
-
-    id: int
-    event_id: str | None
-    valid: bool
-    unverified: bool
-    collector_tstamp: int
-    schema: str | None
-    app_id: str | None
-    platform: str | None
-    event: str | None
-    event_name: str | None
-    event_vendor: str | None
-    name_tracker: str | None
-    user_id: str | None
-    se_category: str | None
-    se_action: str | None
-    se_label: str | None
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Summary:
-        """Build a summary from a row selected with SUMMARY_COLUMNS."""
-        values = dict(row)
-        values["valid"], values["unverified"] = bool(values["valid"]), bool(values["unverified"])
-        values["problems"] = json.loads(values["problems"] or "[]")
-        return cls(**values)
-
-
-def _problems_json(failures: list[Failure]) -> list[dict[str, Any]]:
-    return [{"type": f.type, "path": p.path, "message": p.message, "schema": p.schema}
-            for f in failures for p in f.problems]
-
-
-def _event_schema(fields: dict[str, Any]) -> str | None:
-    parts = [fields.get(k) for k in ("event_vendor", "event_name", "event_format", "event_version")]
-    return "iglu:{}/{}/{}/{}".format(*parts) if all(parts) else None
+def database_busy(exc: BaseException) -> bool:
+    """Return whether an error means another writer holds the database (worth trying again)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 class Store:
@@ -83,18 +53,21 @@ class Store:
         self.max_events, self.max_age = max_events, max_age
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._listeners: list[Callable[[list[Summary]], None]] = []
-        self._reset_listeners: list[Callable[[], None]] = []
-        self._prune_listeners: list[Callable[[int], None]] = []
+        self._change_listeners: list[Callable[[Change], None]] = []
+        self._request_listeners: list[Callable[[int], None]] = []
+        self._close_listeners: list[Callable[[], None]] = []
         self._last_age_prune = 0.0
         self._writes_since_prune = 0
         self._pruned = False  # set by the writer thread when retention deleted rows in the current batch
+        self._decoded = threading.Condition()
         if readonly:  # for reading a database another process may be writing (exports): no writer, no DDL
             self._writer = self._group = None
             return
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
-        schema.create(sqlite_utils.Database(self._writer))
+        schema.migrate(self._writer)
+        self.acknowledged_through = self._writer.execute("SELECT coalesce(max(id), 0) FROM requests").fetchone()[0]
+        self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
         self._group = GroupWriter(self._writer, self._write_lock, self._after_commit)
 
     def _connect(self) -> sqlite3.Connection:
@@ -118,23 +91,24 @@ class Store:
         """Commit what is queued, then close the writer; every acknowledged write is on disk."""
         if self._group is None:
             return
+        self._notify(self._close_listeners)  # the pipeline stores what it is decoding first
         self._group.close()
         with self._write_lock:
             self._writer.close()
 
     # -- listeners -------------------------------------------------------------------------------------------
 
-    def on_commit(self, callback: Callable[[list[Summary]], None]) -> None:
-        """Call `callback` with the summaries of new rows after each write commits."""
-        self._listeners.append(callback)
+    def on_change(self, callback: Callable[[Change], None]) -> None:
+        """Call `callback` with every committed change to the events (insert, update, delete, pruned)."""
+        self._change_listeners.append(callback)
 
-    def on_reset(self, callback: Callable[[], None]) -> None:
-        """Call `callback` after rows were deleted, so that views can resync."""
-        self._reset_listeners.append(callback)
+    def on_request(self, callback: Callable[[int], None]) -> None:
+        """Call `callback` with the newest request id after received requests were committed."""
+        self._request_listeners.append(callback)
 
-    def on_prune(self, callback: Callable[[int], None]) -> None:
-        """Call `callback` with the oldest remaining row id after retention deleted the rows before it."""
-        self._prune_listeners.append(callback)
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the store is about to close (the pipeline worker stops then)."""
+        self._close_listeners.append(callback)
 
     def _notify(self, callbacks: Iterable[Callable[..., None]], *args: Any) -> None:
         for callback in callbacks:
@@ -143,78 +117,90 @@ class Store:
             except Exception:  # a broken listener must never fail the tracker's request
                 log.exception("store listener failed")
 
-    # -- writes ----------------------------------------------------------------------------------------------
+    def _tell(self, change: Change) -> None:
+        self._notify(self._change_listeners, change)
 
-    def save(self, raw: RawPayload, outcome: Outcome) -> list[Summary]:
-        """Store a request and everything decoded from it atomically; return the new rows once committed."""
-        return self._group.submit(lambda conn: self._write_request(conn, raw, outcome))
+    # -- the collector's write: a request as received -----------------------------------------------------------
 
-    def _write_request(self, conn: sqlite3.Connection, raw: RawPayload, outcome: Outcome) -> list[Summary]:
-        request_id = self._insert_request(conn, raw)
-        summaries = [self._insert_event(conn, request_id, event) for event in outcome.events]
-        if outcome.failures:
-            summaries.append(self._insert_failed_request(conn, request_id, raw, outcome.failures))
-        self._prune(conn)
-        return summaries
+    def save_request(self, raw: RawPayload) -> int:
+        """Store a request as received; return its id once it is committed (durable: it may be acknowledged)."""
+        return self._group.submit(lambda conn: ("request", rows.insert_request(conn, raw)))[1]
+
+    # -- the pipeline's writes ---------------------------------------------------------------------------------
+
+    def undecoded(self, limit: int = 100) -> list[StoredRequest]:
+        """Return committed requests the pipeline has not decoded yet, oldest first."""
+        found = self.reader.execute("SELECT * FROM requests WHERE id > ? ORDER BY id LIMIT ?",
+                                    (self.decoded_through, limit)).fetchall()
+        return [StoredRequest.from_row(r) for r in found]
+
+    def save_decoded(self, decoded: list[tuple[StoredRequest, Outcome]]) -> list[Summary]:
+        """Store what the pipeline made of some requests and move its cursor past them, in one transaction."""
+        last = max(request.id for request, _ in decoded)
+
+        def write(conn: sqlite3.Connection) -> tuple[str, list[Summary]]:
+            summaries: list[Summary] = []
+            for request, outcome in decoded:
+                # A reset may have deleted the request while it was being decoded: then there is nothing to keep.
+                if conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
+                    summaries += rows.insert_outcome(conn, request.id, request.received_at, outcome)
+            conn.execute("UPDATE pipeline SET decoded_through = max(decoded_through, ?)", (last,))
+            self._prune(conn)
+            return "decoded", summaries
+
+        return self._group.submit(write)[1]
+
+    def redecode(self, request: StoredRequest, outcome: Outcome) -> list[Summary]:
+        """Replace what was decoded from a request (re-validation), keeping its rows' ids; return them."""
+
+        def write(conn: sqlite3.Connection) -> tuple[str, tuple[list[Summary], list[Summary]]]:
+            if not conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
+                return "redecoded", ([], [])
+            return "redecoded", rows.replace_outcome(conn, request.id, request.received_at, outcome)
+
+        updated, inserted = self._group.submit(write)[1]
+        return updated + inserted
+
+    def unverified_requests(self, schemas: Iterable[str], after: int = 0, limit: int = 500) -> list[StoredRequest]:
+        """Return decoded requests after `after` with entities of these schemas still unverified, oldest first."""
+        found = self.reader.execute(
+            "SELECT * FROM requests WHERE id IN (SELECT e.request_id FROM entities n JOIN events e "
+            "ON e.id = n.event_row WHERE n.status = 'unverified' AND n.schema IN (SELECT value FROM json_each(?))) "
+            "AND id > ? ORDER BY id LIMIT ?", (rows.dumps(sorted(schemas)), after, limit)).fetchall()
+        return [StoredRequest.from_row(r) for r in found]
+
+    def unverified_schemas(self) -> list[str]:
+        """Return the schemas of stored entities that are still unverified."""
+        return [r[0] for r in self.reader.execute(
+            "SELECT DISTINCT schema FROM entities WHERE status = 'unverified'")]
 
     def _after_commit(self, jobs: list[Job]) -> None:
-        self._notify(self._listeners, [summary for job in jobs for summary in job.result])
+        requests = [job.result[1] for job in jobs if job.result[0] == "request"]
+        decoded = [s for job in jobs if job.result[0] == "decoded" for s in job.result[1]]
+        updated = [s for job in jobs if job.result[0] == "redecoded" for s in job.result[1][0]]
+        inserted = [s for job in jobs if job.result[0] == "redecoded" for s in job.result[1][1]]
+        if requests:
+            self.acknowledged_through = max(self.acknowledged_through, *requests)
+            self._notify(self._request_listeners, self.acknowledged_through)
+        if any(job.result[0] == "decoded" for job in jobs):
+            with self._decoded:
+                self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
+                self._decoded.notify_all()
+        if decoded or inserted:
+            self._tell(Change("insert", decoded + inserted, decoded_through=self.decoded_through))
+        if updated:
+            self._tell(Change("update", updated))
         if self._pruned:
             self._pruned = False
-            oldest = self.reader.execute("SELECT coalesce(min(id), 0) FROM events").fetchone()[0]
-            self._notify(self._prune_listeners, oldest)
+            oldest = self._writer.execute("SELECT coalesce(min(id), 0) FROM events").fetchone()[0]
+            self._tell(Change("pruned", counts=self.counts(self._writer), oldest_id=oldest))
 
-    def _insert_request(self, conn: sqlite3.Connection, raw: RawPayload) -> int:
-        cur = conn.execute(
-            "INSERT INTO requests (received_at, method, path, vendor, version, querystring, body, body_size, "
-            "content_type, headers, ip, useragent, referer, hostname, network_userid) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, raw.querystring, raw.body,
-             raw.body_size, raw.content_type, dumps(raw.headers), raw.ip, raw.useragent, raw.referer,
-             raw.hostname, raw.network_userid),
-        )
-        return cur.lastrowid
+    def wait_decoded(self, request_id: int, timeout: float) -> bool:
+        """Wait until the pipeline has decoded every request up to `request_id`; False if it has not by `timeout`."""
+        with self._decoded:
+            return self._decoded.wait_for(lambda: self.decoded_through >= request_id, timeout=timeout)
 
-    def _insert_event(self, conn: sqlite3.Connection, request_id: int, event: Event) -> Summary:
-        f = event.fields
-        problems = _problems_json(event.failures)
-        contexts = [e.schema for e in event.entities if e.kind == "context"]
-        cur = conn.execute(
-            "INSERT INTO events (request_id, event_id, valid, unverified, collector_tstamp, schema, "
-            f"{', '.join(schema.PROMOTED)}, event_json, parameters, contexts, problems) "
-            f"VALUES ({', '.join('?' * (10 + len(schema.PROMOTED)))})",
-            (request_id, f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"],
-             _event_schema(f), *(f.get(c) for c in schema.PROMOTED), dumps(to_compact_json_form(f)),
-             dumps(event.parameters), dumps(contexts), dumps(problems)),
-        )
-        row = cur.lastrowid
-        conn.executemany(
-            "INSERT INTO entities (event_row, kind, position, schema, vendor, name, format, version, data, status, "
-            "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(row, e.kind, e.position, e.schema, *e.schema[len("iglu:"):].split("/"), dumps(e.data), e.status,
-              e.note) for e in event.entities],
-        )
-        self._insert_failures(conn, request_id, row, event.failures)
-        return Summary(row, f.get("event_id"), event.valid, event.unverified, f["collector_tstamp"], _event_schema(f),
-                       *(f.get(c) for c in SUMMARY_PROMOTED), problems)
-
-    def _insert_failed_request(self, conn: sqlite3.Connection, request_id: int, raw: RawPayload,
-                               failures: list[Failure]) -> Summary:
-        # A request nothing could be extracted from still gets an (invalid, eventless) row, so that it is
-        # listed, counted, pushed and waited on like any other.
-        problems = _problems_json(failures)
-        cur = conn.execute("INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
-                           (request_id, raw.timestamp, dumps(problems)))
-        self._insert_failures(conn, request_id, cur.lastrowid, failures)
-        return Summary(cur.lastrowid, None, False, False, raw.timestamp, None, *([None] * len(SUMMARY_PROMOTED)),
-                       problems)
-
-    def _insert_failures(self, conn: sqlite3.Connection, request_id: int, row: int,
-                         failures: list[Failure]) -> None:
-        conn.executemany(
-            "INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
-            [(request_id, row, f.type, dumps(f.bad_row), dumps(_problems_json([f]))) for f in failures],
-        )
+    # -- retention and deletes ---------------------------------------------------------------------------------
 
     def _prune(self, conn: sqlite3.Connection) -> None:
         """Apply retention inside the current write transaction."""
@@ -226,13 +212,13 @@ class Store:
             cutoff = conn.execute("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?",
                                   (self.max_events,)).fetchone()
             if cutoff:
-                self._pruned |= self._delete_where(conn, "id <= ?", (cutoff[0],)) > 0
+                self._pruned |= self._delete_where(conn, "events.id <= ?", [cutoff[0]]) > 0
         if self.max_age and time.monotonic() - self._last_age_prune > 1.0:
             self._last_age_prune = time.monotonic()
             oldest = int((time.time() - self.max_age) * 1000)
-            self._pruned |= self._delete_where(conn, "collector_tstamp < ?", (oldest,)) > 0
+            self._pruned |= self._delete_where(conn, "events.collector_tstamp < ?", [oldest]) > 0
 
-    def _delete_where(self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
+    def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> int:
         """Delete event rows matching `where`, their entities and failures, and requests left with no rows."""
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, request_id INTEGER)")
         conn.execute("DELETE FROM doomed")
@@ -246,110 +232,83 @@ class Store:
                          "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
         return count
 
-    def delete(self, where: str = "1", params: tuple[Any, ...] = ()) -> int:
-        """Delete the event rows matching a SQL condition (all by default) and tell reset listeners."""
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if where == "1":
-                    count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-                    for table in ("entities", "failures", "events", "requests"):
-                        conn.execute(f"DELETE FROM {table}")
-                else:
-                    count = self._delete_where(conn, where, params)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        self._notify(self._reset_listeners)
+    def delete(self, flt: Filter | None = None) -> int:
+        """Delete the event rows a filter matches (everything, received requests too, without one); tell listeners."""
+
+        def write(conn: sqlite3.Connection) -> tuple[str, int]:
+            if not flt:
+                count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+                for table in ("entities", "failures", "events", "requests"):
+                    conn.execute(f"DELETE FROM {table}")
+                return "deleted", count
+            where, params = compile_filter(flt)
+            return "deleted", self._delete_where(conn, where, params)
+
+        count = self._group.submit(write)[1]
+        self._tell(Change("delete", counts=self.counts()))
         return count
 
-    # -- reads -----------------------------------------------------------------------------------------------
+    # -- reads -------------------------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query built by this package."""
+        return self.reader.execute(sql, tuple(params)).fetchall()
+
+    def _iterate(self, sql: str, params: Iterable[Any] = (), batch: int = 500) -> Iterator[sqlite3.Row]:
+        """Yield the rows of a read query in batches, so exports run in constant memory."""
+        cur = self.reader.execute(sql, tuple(params))
+        while found := cur.fetchmany(batch):
+            yield from found
 
     def summaries(self, ids: list[int]) -> list[Summary]:
         """Return the summaries of the given rows, in id order."""
         if not ids:
             return []
-        rows = self.reader.execute(
-            f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id", ids)
-        return [Summary.from_row(r) for r in rows]
-
-    def summaries_after(self, cursor: int, limit: int = 1000) -> list[Summary]:
-        """Return the summaries of rows after a cursor, oldest first."""
-        rows = self.reader.execute(
-            f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit))
-        return [Summary.from_row(r) for r in rows]
+        found = self._query(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) "
+                            "ORDER BY id", [rows.dumps(list(ids))])
+        return [Summary.from_row(r) for r in found]
 
     def last_id(self) -> int:
         """Return the newest row id ever handed out (0 when none), the cursor for 'from now on'."""
         row = self.reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         return row[0] if row else 0
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, conn: sqlite3.Connection | None = None) -> dict[str, int]:
         """Return Micro's summary: total, good and bad rows."""
-        good, bad = self.reader.execute(
+        good, bad = (conn or self.reader).execute(
             "SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events").fetchone()
         return {"total": good + bad, "good": good, "bad": bad}
 
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run a read query built by this package's query builders."""
-        return self.reader.execute(sql, tuple(params)).fetchall()
-
-    def iterate(self, sql: str, params: Iterable[Any] = (), batch: int = 500) -> Iterator[sqlite3.Row]:
-        """Yield the rows of a read query in batches, so exports run in constant memory."""
-        cur = self.reader.execute(sql, tuple(params))
-        while rows := cur.fetchmany(batch):
-            yield from rows
-
-    def request(self, request_id: int) -> sqlite3.Row | None:
-        """Return one stored request."""
-        return self.reader.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
-
-    def requests(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
-        """Return stored requests by id."""
-        ids = list(set(ids))
+    def events(self, ids: list[int], full: bool = True) -> list[StoredEvent]:
+        """Return stored events in id order; `full` adds each one's request, entities and failures."""
         if not ids:
-            return {}
-        rows = self.reader.execute(f"SELECT * FROM requests WHERE id IN ({', '.join('?' * len(ids))})", ids)
-        return {r["id"]: r for r in rows}
+            return []
+        found = [StoredEvent.from_row(r) for r in self._query(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            [rows.dumps(list(ids))])]
+        if full:
+            self._complete(found)
+        return found
 
-    def failures_of(self, rows: Iterable[int]) -> dict[int, list[sqlite3.Row]]:
-        """Return the failures of event rows, grouped by row."""
-        rows = list(rows)
-        out: dict[int, list[sqlite3.Row]] = {r: [] for r in rows}
-        if rows:
-            for f in self.reader.execute(
-                    f"SELECT * FROM failures WHERE event_row IN ({', '.join('?' * len(rows))}) ORDER BY id", rows):
-                out[f["event_row"]].append(f)
-        return out
+    def _complete(self, events: list[StoredEvent]) -> None:
+        """Attach each event's request, entities and failures."""
+        ids = rows.dumps([e.id for e in events])
+        requests = self.requests(e.request_id for e in events)
+        entities: dict[int, list[StoredEntity]] = {}
+        for r in self._query("SELECT * FROM entities WHERE event_row IN (SELECT value FROM json_each(?)) "
+                             "ORDER BY event_row, kind != 'unstruct', position", [ids]):
+            entities.setdefault(r["event_row"], []).append(StoredEntity.from_row(r))
+        failures: dict[int, list[StoredFailure]] = {}
+        for r in self._query("SELECT * FROM failures WHERE event_row IN (SELECT value FROM json_each(?)) ORDER BY id",
+                             [ids]):
+            failures.setdefault(r["event_row"], []).append(StoredFailure.from_row(r))
+        for event in events:
+            event.request = requests.get(event.request_id)
+            event.entities = entities.get(event.id, [])
+            event.failures = failures.get(event.id, [])
 
-    def entities_of(self, row: int) -> list[sqlite3.Row]:
-        """Return the entities of one event row, the self-describing event first."""
-        return self.reader.execute(
-            "SELECT * FROM entities WHERE event_row = ? ORDER BY kind != 'unstruct', position", (row,)).fetchall()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Hold the writer for one transaction: commit on success, roll back on error."""
-        with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-                self._writer.execute("COMMIT")
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-
-    # -- the Iglu schema cache (implements iglu's SchemaCache protocol) --------------------------------------
-
-    def get(self, uri: str) -> tuple[dict[str, Any], str] | None:
-        """Return a cached schema and where it came from."""
-        row = self.reader.execute("SELECT body, source FROM schemas WHERE uri = ?", (uri,)).fetchone()
-        return (json.loads(row["body"]), row["source"]) if row else None
-
-    def put(self, uri: str, body: dict[str, Any], source: str) -> None:
-        """Keep a fetched schema so that it resolves again after a restart with no network."""
-        with self._write_lock:
-            self._writer.execute("INSERT OR REPLACE INTO schemas (uri, body, source, fetched_at) VALUES (?, ?, ?, ?)",
-                                 (uri, dumps(body), source, int(time.time() * 1000)))
+    def requests(self, ids: Iterable[int]) -> dict[int, StoredRequest]:
+        """Return stored requests by id."""
+        found = self._query("SELECT * FROM requests WHERE id IN (SELECT value FROM json_each(?))",
+                            [rows.dumps(sorted(set(ids)))])
+        return {r["id"]: StoredRequest.from_row(r) for r in found}

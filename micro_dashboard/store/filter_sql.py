@@ -1,29 +1,33 @@
-"""Compile parsed filters into SQL conditions over the events table (and its entities and requests)."""
+"""Compile parsed filters into SQL conditions over the events table (and its entities and requests).
+
+What each operator means is in operators.OPERATORS; this module writes its SQL form for each kind of value."""
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Valid
+from ..operators import OPERATORS, Where
+from ..paths import steps
 
-Where = tuple[str, list[Any]]
 
-
-
-def json_path(parts: tuple[str, ...] | list[str]) -> str:
-    """Return a SQLite JSON path: numeric parts (ASCII digits) index arrays, others are quoted object keys.
+def sqlite_json_path(parts: tuple[str, ...] | list[str]) -> str:
+    """Return the SQLite JSON path of a path read by paths.steps: an index step is `[n]`, a key is `."key"`.
 
     SQLite's quoted keys cannot hold a double quote, and the path is SQL text, which cannot hold a NUL:
     such a part raises ValueError (the filter parser rejects them first, naming the filter)."""
     out = "$"
-    for part in parts:
-        if '"' in part or "\x00" in part:
-            raise ValueError(f"a JSON path part cannot contain a double quote or a NUL character: {part!r}")
-        out += f"[{part}]" if re.fullmatch(r"[0-9]{1,18}", part) else f'."{part}"'
+    for step in steps(parts):
+        if isinstance(step, str) and ('"' in step or "\x00" in step):
+            raise ValueError(f"a JSON path part cannot contain a double quote or a NUL character: {step!r}")
+        out += f"[{step}]" if isinstance(step, int) else f'."{step}"'
     return out
+
+
+# The name store/micro_reads.py imports (it is not this module's owner's to edit).
+json_path = sqlite_json_path
 
 
 def _ascii_lower(text: str) -> str:
@@ -64,32 +68,116 @@ def _numeric(expr: str, kind: str | None) -> str:
             f"WHEN {kind} = 'text' AND {text_is_number} THEN CAST({expr} AS REAL) END)")
 
 
-def _compare(expr: str, kind: str | None, op: str, value: Any, text_column: bool) -> Where:
-    """Compare one SQL expression; `kind` is its json_type for JSON values, None for text columns."""
-    if op == "in":
-        return _compare_in(expr, kind, list(value), text_column)
-    if op == "isnull":
-        return f"({expr} IS {'' if value else 'NOT '}NULL)", []
-    if op in ("contains", "startswith"):
-        return _contains(expr, value, op == "startswith")
-    sql_op = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-    if isinstance(value, bool):
-        word = "true" if value else "false"
-        if kind is None:
-            return f"({expr} {sql_op} ?)", [word]
-        if op == "exact":
+class _Value:
+    """The SQL forms of one value: a text column (`kind` None, `text_column`), a parameter, or a JSON value.
+
+    `kind` is the value's json_type for JSON values, None when the value is text."""
+
+    def __init__(self, expr: str, kind: str | None, text_column: bool):
+        self.expr, self.kind, self.text_column = expr, kind, text_column
+
+    def equals(self, value: Any) -> Where:
+        """Equal: a number also matches its text; a boolean matches JSON true/false or the text of it."""
+        expr, kind = self.expr, self.kind
+        if isinstance(value, bool):
+            word = "true" if value else "false"
+            if kind is None:
+                return f"({expr} = ?)", [word]
             return f"({kind} = ? OR ({kind} = 'text' AND {expr} = ?))", [word, word]
-        return f"({expr} {sql_op} ?)", [int(value)]
-    if isinstance(value, (int, float)):
-        if op == "exact" and text_column:
-            return f"({expr} = ?)", [str(value)]
-        number = _numeric(expr, kind)
-        if op == "exact":
-            return f"({expr} = ? OR {number} = ?)", [str(value), value]
-        return f"({number} {sql_op} ?)", [value]
-    if kind is not None:
-        return f"({kind} = 'text' AND {expr} {sql_op} ?)", [value]
-    return f"({expr} {sql_op} ?)", [value]
+        if isinstance(value, (int, float)):
+            if self.text_column:
+                return f"({expr} = ?)", [str(value)]
+            return f"({expr} = ? OR {_numeric(expr, kind)} = ?)", [str(value), value]
+        if kind is not None:
+            return f"({kind} = 'text' AND {expr} = ?)", [value]
+        return f"({expr} = ?)", [value]
+
+    def compare(self, sql_op: str, value: Any) -> Where:
+        """Ordered: numbers numerically (numeric text included), text as text, booleans as 0/1."""
+        expr, kind = self.expr, self.kind
+        if isinstance(value, bool):
+            return f"({expr} {sql_op} ?)", ["true" if value else "false"] if kind is None else [int(value)]
+        if isinstance(value, (int, float)):
+            return f"({_numeric(expr, kind)} {sql_op} ?)", [value]
+        if kind is not None:
+            return f"({kind} = 'text' AND {expr} {sql_op} ?)", [value]
+        return f"({expr} {sql_op} ?)", [value]
+
+    def substring(self, text: str, prefix: bool) -> Where:
+        """The value's text contains (or starts with) `text`."""
+        return _contains(self.expr, text, prefix)
+
+    def member(self, values: tuple[Any, ...]) -> Where:
+        """The same matches as one `equals` per value, but with one JSON array per kind of value."""
+        expr, kind = self.expr, self.kind
+        if self.text_column:
+            return in_json(expr, [_text_of(v) for v in values])
+        strings = [v for v in values if isinstance(v, str)]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        parts = [self.equals(v) for v in sorted(set(v for v in values if isinstance(v, bool)))]
+        if strings:
+            sql, params = in_json(expr, strings)
+            parts.append((f"({kind} = 'text' AND {sql})", params) if kind is not None else (sql, params))
+        if numbers:
+            as_text = in_json(expr, [str(v) for v in numbers])
+            finite = [v for v in numbers if math.isfinite(v)]
+            as_number = in_json(_numeric(expr, kind), finite) if finite else ("0", [])
+            parts.append(join([as_text, as_number], "OR"))
+        return join(parts, "OR") if parts else ("0", [])
+
+    def null(self, is_null: bool) -> Where:
+        """Absent or null, or neither."""
+        return f"({self.expr} IS {'' if is_null else 'NOT '}NULL)", []
+
+
+class _TimeColumn(_Value):
+    """A time column holding epoch milliseconds, compared with times already parsed; never null."""
+
+    def __init__(self, column: str):
+        super().__init__(column, None, text_column=True)
+
+    def equals(self, value: Any) -> Where:
+        return f"({self.expr} = ?)", [value]
+
+    def compare(self, sql_op: str, value: Any) -> Where:
+        return f"({self.expr} {sql_op} ?)", [value]
+
+    def member(self, values: tuple[Any, ...]) -> Where:
+        return in_json(self.expr, list(values))
+
+    def null(self, is_null: bool) -> Where:
+        return ("0" if is_null else "1"), []
+
+
+class _EntityField:
+    """A path inside entities of one name: the event matches when one of them does (isnull: when none has it)."""
+
+    def __init__(self, entity: str, path: tuple[str, ...]):
+        quoted = _quote(sqlite_json_path(path))
+        self.value = _Value(f"json_extract(n.data, '{quoted}')", f"json_type(n.data, '{quoted}')", False)
+        self.scope, self.scope_params = (("n.kind = 'unstruct'", []) if entity == "unstruct"
+                                         else ("n.name = ?", [entity]))
+
+    def _any(self, where: Where) -> Where:
+        sql, params = where
+        return (f"EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {self.scope} AND {sql})",
+                [*self.scope_params, *params])
+
+    def equals(self, value: Any) -> Where:
+        return self._any(self.value.equals(value))
+
+    def compare(self, sql_op: str, value: Any) -> Where:
+        return self._any(self.value.compare(sql_op, value))
+
+    def substring(self, text: str, prefix: bool) -> Where:
+        return self._any(self.value.substring(text, prefix))
+
+    def member(self, values: tuple[Any, ...]) -> Where:
+        return self._any(self.value.member(values))
+
+    def null(self, is_null: bool) -> Where:
+        sql, params = self._any(self.value.null(False))
+        return (f"(NOT {sql})" if is_null else sql), params
 
 
 def _text_of(value: Any) -> str:
@@ -98,51 +186,22 @@ def _text_of(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _compare_in(expr: str, kind: str | None, values: list[Any], text_column: bool) -> Where:
-    """`in`: the same matches as one `exact` per value, but with one JSON array per kind of value."""
-    if text_column:
-        return in_json(expr, [_text_of(v) for v in values])
-    strings = [v for v in values if isinstance(v, str)]
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    parts = [_compare(expr, kind, "exact", v, text_column) for v in sorted(set(v for v in values
-                                                                               if isinstance(v, bool)))]
-    if strings:
-        sql, params = in_json(expr, strings)
-        parts.append((f"({kind} = 'text' AND {sql})", params) if kind is not None else (sql, params))
-    if numbers:
-        as_text = in_json(expr, [str(v) for v in numbers])
-        finite = [v for v in numbers if math.isfinite(v)]
-        as_number = in_json(_numeric(expr, kind), finite) if finite else ("0", [])
-        parts.append(join([as_text, as_number], "OR"))
-    return join(parts, "OR") if parts else ("0", [])
+def _forms(target: Column | Param | Any) -> _Value | _EntityField:
+    """Return the SQL forms of what a condition compares."""
+    if isinstance(target, Column):
+        column = f"events.{target.name}"
+        return _TimeColumn(column) if target.name == "collector_tstamp" else _Value(column, None, text_column=True)
+    if isinstance(target, Param):
+        return _Value(f"json_extract(events.parameters, '{_quote(sqlite_json_path([target.key]))}')", None, False)
+    return _EntityField(target.entity, target.path)
 
 
 def _condition(cond: Condition) -> Where:
-    target = cond.target
-    if isinstance(target, Column):
-        column = f"events.{target.name}"
-        if target.name == "collector_tstamp" and cond.op not in ("contains", "startswith"):
-            if cond.op == "in":
-                return in_json(column, list(cond.value))
-            if cond.op == "isnull":
-                return ("0" if cond.value else "1"), []
-            return f"({column} {({'exact': '=', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<='})[cond.op]} ?)", [
-                cond.value]
-        return _compare(column, None, cond.op, cond.value, text_column=True)
-    if isinstance(target, Param):
-        expr = f"json_extract(events.parameters, '{_quote(json_path([target.key]))}')"
-        return _compare(expr, None, cond.op, cond.value, text_column=False)
-    path = json_path(target.path)
-    scope, scope_params = (("n.kind = 'unstruct'", []) if target.entity == "unstruct"
-                           else ("n.name = ?", [target.entity]))
-    expr, kind = f"json_extract(n.data, '{_quote(path)}')", f"json_type(n.data, '{_quote(path)}')"
-    if cond.op == "isnull":
-        inner = f"{expr} IS NOT NULL"
-        exists = f"EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {scope} AND {inner})"
-        return (f"(NOT {exists})" if cond.value else exists), scope_params
-    inner, params = _compare(expr, kind, cond.op, cond.value, text_column=False)
-    return (f"EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {scope} AND {inner})",
-            scope_params + params)
+    op = OPERATORS[cond.op]
+    if op.negates:
+        return compile_clause(Not(Condition(cond.target, op.negates, cond.value)))
+    assert op.sql is not None  # only negating operators have no SQL form of their own
+    return op.sql(_forms(cond.target), cond.value)
 
 
 def _quote(path: str) -> str:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..columns import FILTERABLE
 from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
-from . import Store
+from . import Store, StoredEvent
 from .filter_sql import Where, _quote, in_json, join, json_path
 
 
-def good_rows(store: Store, event_type: str | None = None, schema: str | None = None,
-              contexts: list[str] | None = None, limit: int | None = None) -> list[sqlite3.Row]:
-    """Return valid event rows, newest first, filtered as Micro's POST /micro/good does."""
+def good_events(store: Store, event_type: str | None = None, schema: str | None = None,
+                contexts: list[str] | None = None, limit: int | None = None) -> list[StoredEvent]:
+    """Return valid events in full, newest first, filtered as Micro's POST /micro/good does."""
     where, params = ["valid = 1"], []
     if event_type is not None:
         where.append("event = ?")
@@ -26,16 +27,12 @@ def good_rows(store: Store, event_type: str | None = None, schema: str | None = 
         where.append("NOT EXISTS (SELECT 1 FROM json_each(?) c WHERE NOT EXISTS (SELECT 1 FROM entities n WHERE "
                      "n.event_row = events.id AND n.kind = 'context' AND n.schema = c.value))")
         params.append(json.dumps(contexts))
-    sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return store.query(sql, params)
+    return _events(store, f"SELECT id FROM events WHERE {' AND '.join(where)} ORDER BY id DESC", params, limit)
 
 
-def bad_rows(store: Store, vendor: str | None = None, version: str | None = None,
-             limit: int | None = None) -> list[sqlite3.Row]:
-    """Return invalid rows (bad events and unreadable requests), newest first."""
+def bad_events(store: Store, vendor: str | None = None, version: str | None = None,
+               limit: int | None = None) -> list[StoredEvent]:
+    """Return invalid rows (bad events and unreadable requests) in full, newest first."""
     where, params = ["e.valid = 0"], []
     if vendor is not None:
         where.append("r.vendor = ?")
@@ -43,12 +40,17 @@ def bad_rows(store: Store, vendor: str | None = None, version: str | None = None
     if version is not None:
         where.append("r.version = ?")
         params.append(version)
-    sql = (f"SELECT e.* FROM events e JOIN requests r ON r.id = e.request_id WHERE {' AND '.join(where)} "
-           "ORDER BY e.id DESC")
+    return _events(store, f"SELECT e.id FROM events e JOIN requests r ON r.id = e.request_id "
+                          f"WHERE {' AND '.join(where)} ORDER BY e.id DESC", params, limit)
+
+
+def _events(store: Store, sql: str, params: list[Any], limit: int | None) -> list[StoredEvent]:
     if limit is not None:
         sql += " LIMIT ?"
-        params.append(limit)
-    return store.query(sql, params)
+        params = [*params, limit]
+    ids = [r[0] for r in store._query(sql, params)]
+    found = {e.id: e for e in store.events(ids)}
+    return [found[i] for i in ids]
 
 
 # -- Micro 4.x's paged API -----------------------------------------------------------------------------------
@@ -94,39 +96,64 @@ def _iso(ms: int) -> str | None:
         return None
 
 
-def micro_where(fields: list[tuple[str, list[str]]], valid: bool | None = None, start: int | None = None,
-                end: int | None = None, events_only: bool = True) -> Where:
-    """Compile Micro 4's filters: canonical fields (each one of its values), validity, start <= time <= end."""
-    parts: list[Where] = [("events.event_json IS NOT NULL", [])] if events_only else []
-    parts += [field_in(name, values) for name, values in fields]
-    if valid is not None:
-        parts.append(("(events.valid = ?)", [int(valid)]))
-    if start is not None:
-        parts.append(("(events.collector_tstamp >= ?)", [start]))
-    if end is not None:
-        parts.append(("(events.collector_tstamp <= ?)", [end]))
+@dataclass
+class MicroQuery:
+    """Micro 4's filters: canonical fields (each one of its values), validity, start <= time <= end."""
+
+    fields: list[tuple[str, list[str]]] = field(default_factory=list)
+    valid: bool | None = None
+    start: int | None = None
+    end: int | None = None
+    events_only: bool = True  # leave out the rows of requests nothing could be decoded from
+
+
+def _micro_where(query: MicroQuery) -> Where:
+    """Compile Micro 4's filters."""
+    parts: list[Where] = [("events.event_json IS NOT NULL", [])] if query.events_only else []
+    parts += [field_in(name, values) for name, values in query.fields]
+    if query.valid is not None:
+        parts.append(("(events.valid = ?)", [int(query.valid)]))
+    if query.start is not None:
+        parts.append(("(events.collector_tstamp >= ?)", [query.start]))
+    if query.end is not None:
+        parts.append(("(events.collector_tstamp <= ?)", [query.end]))
     return join(parts, "AND")
 
 
-def page(store: Store, where: Where, sort: str, desc: bool, limit: int, offset: int) -> list[str]:
-    """Return a page of matching canonical events (JSON text), sorted by a canonical field, then row id."""
+def count(store: Store, query: MicroQuery) -> int:
+    """Count the rows Micro 4's filters match."""
+    where = _micro_where(query)
+    return store._query(f"SELECT count(*) FROM events WHERE {where[0]}", where[1])[0][0]
+
+
+def page(store: Store, query: MicroQuery, sort: str, desc: bool, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Return a page of matching events (compact JSON form), sorted by a canonical field, then row id."""
+    where = _micro_where(query)
     direction = "DESC" if desc else "ASC"
-    rows = store.query(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} {direction}, "
+    rows = store._query(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} {direction}, "
                        f"id {direction} LIMIT ? OFFSET ?", [*where[1], limit, offset])
-    return [r[0] for r in rows]
+    return [json.loads(r[0]) for r in rows]
 
 
-def iterate_sorted(store: Store, where: Where, sort: str, desc: bool) -> Iterator[str]:
-    """Yield every matching canonical event (JSON text), sorted by a canonical field, then row id."""
+def iterate_sorted(store: Store, query: MicroQuery, sort: str, desc: bool) -> Iterator[dict[str, Any]]:
+    """Yield every matching event (compact JSON form), sorted by a canonical field, then row id."""
+    where = _micro_where(query)
     direction = "DESC" if desc else "ASC"
-    for row in store.iterate(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} "
+    for row in store._iterate(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} "
                              f"{direction}, id {direction}", where[1]):
-        yield row[0]
+        yield json.loads(row[0])
 
 
-def valid_counts(store: Store, where: Where, start: int, end: int) -> tuple[int, int]:
+def valid_counts(store: Store, query: MicroQuery, start: int, end: int) -> tuple[int, int]:
     """Count valid and invalid matching rows with start <= collector_tstamp < end."""
-    valid, invalid = store.query(
+    where = _micro_where(query)
+    valid, invalid = store._query(
         f"SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events WHERE ({where[0]}) "
         "AND collector_tstamp >= ? AND collector_tstamp < ?", [*where[1], start, end])[0]
     return valid, invalid
+
+
+# added for GET /micro/events
+def good_and_incomplete_events(store: Store) -> list[StoredEvent]:
+    """Return, in full and newest first, every row an event was read from: Micro's good and incomplete events."""
+    return _events(store, "SELECT id FROM events WHERE event_json IS NOT NULL ORDER BY id DESC", [], None)

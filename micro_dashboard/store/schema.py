@@ -1,46 +1,133 @@
-"""The SQLite tables: requests as received, events with promoted columns, entities, failures, cached schemas."""
+"""The SQLite schema as numbered migration steps, and the promoted columns kept in step with columns.PROMOTED.
+
+A database remembers the last step it ran in `schema_version`; opening it runs the steps after that one, each in
+its own transaction (as Mailpit does). A release that changes the tables adds a step at the end of MIGRATIONS and
+never edits an old one. A database made before versioning (release 0.1) has the tables of step 1 and no version.
+"""
 
 from __future__ import annotations
 
-import sqlite_utils
+import sqlite3
+from collections.abc import Callable
 
-from ..columns import PROMOTED
+from ..columns import GITLAB_SUMMARY, PROMOTED
+
+# Columns of the events table besides the promoted ones that get an index of their own.
+ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "valid", "request_id")
 
 
-def create(db: sqlite_utils.Database) -> None:
-    """Create the tables and indexes that do not exist yet."""
-    db["requests"].create(
-        {"id": int, "received_at": int, "method": str, "path": str, "vendor": str, "version": str,
-         "querystring": str, "body": bytes, "body_size": int, "content_type": str, "headers": str, "ip": str,
-         "useragent": str, "referer": str, "hostname": str, "network_userid": str},
-        pk="id", if_not_exists=True,
-    )
-    # AUTOINCREMENT keeps row ids growing after deletes, so an id is a cursor that never points backwards.
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS events (
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit the migration's transaction half-way)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _step_1_tables(conn: sqlite3.Connection) -> None:
+    """The tables of release 0.1: requests as received, events, entities, failures, cached schemas."""
+    _run(conn, """
+        CREATE TABLE IF NOT EXISTS requests (
+            id INTEGER PRIMARY KEY, received_at INTEGER, method TEXT, path TEXT, vendor TEXT, version TEXT,
+            querystring TEXT, body BLOB, body_size INTEGER, content_type TEXT, headers TEXT, ip TEXT,
+            useragent TEXT, referer TEXT, hostname TEXT, network_userid TEXT);
+        -- AUTOINCREMENT keeps row ids growing after deletes, so an id is a cursor that never points backwards.
+        CREATE TABLE IF NOT EXISTS events (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             request_id INTEGER NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
             event_id TEXT, valid INTEGER NOT NULL, unverified INTEGER NOT NULL DEFAULT 0,
             collector_tstamp INTEGER NOT NULL, schema TEXT,
             app_id TEXT, platform TEXT, event TEXT, event_name TEXT, event_vendor TEXT, name_tracker TEXT,
             user_id TEXT, domain_userid TEXT, network_userid TEXT, se_category TEXT, se_action TEXT, se_label TEXT,
-            event_json TEXT, parameters TEXT, contexts TEXT, problems TEXT
-        )"""
-    )
-    db["entities"].create(
-        {"id": int, "event_row": int, "kind": str, "position": int, "schema": str, "vendor": str, "name": str,
-         "format": str, "version": str, "data": str, "status": str, "note": str},
-        pk="id", foreign_keys=[("event_row", "events", "id")], if_not_exists=True,
-    )
-    db["failures"].create(
-        {"id": int, "request_id": int, "event_row": int, "type": str, "bad_row": str, "problems": str},
-        pk="id", foreign_keys=[("event_row", "events", "id"), ("request_id", "requests", "id")],
-        if_not_exists=True,
-    )
-    db["schemas"].create({"uri": str, "body": str, "source": str, "fetched_at": int}, pk="uri", if_not_exists=True)
-    for column in (*PROMOTED, "event_id", "schema", "collector_tstamp", "valid", "request_id"):
-        db["events"].create_index([column], if_not_exists=True)
-    db["entities"].create_index(["event_row"], if_not_exists=True)
-    db["entities"].create_index(["name", "vendor"], if_not_exists=True)
-    db["failures"].create_index(["event_row"], if_not_exists=True)
-    db["failures"].create_index(["request_id"], if_not_exists=True)
+            event_json TEXT, parameters TEXT, contexts TEXT, problems TEXT);
+        CREATE TABLE IF NOT EXISTS entities (
+            id INTEGER PRIMARY KEY, event_row INTEGER REFERENCES events(id), kind TEXT, position INTEGER,
+            schema TEXT, vendor TEXT, name TEXT, format TEXT, version TEXT, data TEXT, status TEXT, note TEXT);
+        CREATE TABLE IF NOT EXISTS failures (
+            id INTEGER PRIMARY KEY, request_id INTEGER REFERENCES requests(id), event_row INTEGER REFERENCES events(id),
+            type TEXT, bad_row TEXT, problems TEXT);
+        CREATE TABLE IF NOT EXISTS schemas (uri TEXT PRIMARY KEY, body TEXT, source TEXT, fetched_at INTEGER);
+        CREATE INDEX IF NOT EXISTS idx_entities_event_row ON entities (event_row);
+        CREATE INDEX IF NOT EXISTS idx_entities_name_vendor ON entities (name, vendor);
+        CREATE INDEX IF NOT EXISTS idx_failures_event_row ON failures (event_row);
+        CREATE INDEX IF NOT EXISTS idx_failures_request_id ON failures (request_id);
+    """)
+
+
+def _step_2_decoded_after_commit(conn: sqlite3.Connection) -> None:
+    """Requests are decoded after they are acknowledged: request ids never reused, the pipeline's cursor, and
+    the summary columns a list row shows without a second query (se_value, the GitLab ids)."""
+    # AUTOINCREMENT, so that after a reset a new request never takes the id of one the pipeline still holds.
+    columns = ", ".join(r[1] for r in conn.execute("PRAGMA table_info(requests)"))
+    _run(conn, f"""
+        CREATE TABLE requests_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER, method TEXT, path TEXT, vendor TEXT,
+            version TEXT, querystring TEXT, body BLOB, body_size INTEGER, content_type TEXT, headers TEXT, ip TEXT,
+            useragent TEXT, referer TEXT, hostname TEXT, network_userid TEXT);
+        INSERT INTO requests_v2 ({columns}) SELECT {columns} FROM requests;
+        DROP TABLE requests;
+        ALTER TABLE requests_v2 RENAME TO requests;
+    """)
+    conn.execute("CREATE TABLE pipeline (id INTEGER PRIMARY KEY CHECK (id = 1), decoded_through INTEGER NOT NULL)")
+    # Everything stored before this step was decoded before it was stored.
+    conn.execute("INSERT INTO pipeline (id, decoded_through) SELECT 1, coalesce(max(id), 0) FROM requests")
+    conn.execute("ALTER TABLE events ADD COLUMN se_value REAL")
+    conn.execute("ALTER TABLE events ADD COLUMN gitlab TEXT")
+    conn.execute("UPDATE events SET se_value = json_extract(event_json, '$.se_value')")
+    # json_patch drops the keys whose value is null, as the pipeline's summaries do.
+    pairs = ", ".join(f"'{k}', json_extract(n.data, '$.{k}')" for k in GITLAB_SUMMARY)
+    conn.execute(f"""
+        UPDATE events SET gitlab = (
+            SELECT json_patch('{{}}', json_object({pairs}))
+            FROM entities n WHERE n.event_row = events.id AND n.name = 'gitlab_standard' AND n.kind = 'context'
+            ORDER BY n.position LIMIT 1)""")
+    conn.execute("CREATE INDEX idx_entities_unverified ON entities (schema) WHERE status = 'unverified'")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit]
+VERSION = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """Return the last migration step this database ran (0 for a new file, 1 for a release-0.1 database)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_version" in tables:
+        return conn.execute("SELECT version FROM schema_version").fetchone()[0]
+    return 1 if "events" in tables else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Run the steps this database has not run yet, then add any promoted column it lacks; return the version."""
+    current = version(conn)
+    if current > VERSION:
+        raise RuntimeError(f"this database was written by a newer micro-dashboard (schema {current}, this "
+                           f"release knows {VERSION}); upgrade micro-dashboard or use another --db")
+    for number in range(current + 1, VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number - 1](conn)
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    _promote_columns(conn)
+    return VERSION
+
+
+def _promote_columns(conn: sqlite3.Connection) -> None:
+    """Give every name in columns.PROMOTED a column, filled from the stored events, so promoting is one edit."""
+    existing = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
+    missing = [name for name in PROMOTED if name not in existing]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in missing:
+            conn.execute(f'ALTER TABLE events ADD COLUMN "{name}" TEXT')
+            conn.execute(f"UPDATE events SET \"{name}\" = json_extract(event_json, '$.{name}')")
+        for name in (*PROMOTED, *ALSO_INDEXED):
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "idx_events_{name}" ON events ("{name}")')
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

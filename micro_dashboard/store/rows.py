@@ -1,0 +1,155 @@
+"""The writes of one transaction: a received request, the events decoded from it, their entities and failures."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
+from ..pipeline import Event, Failure, Outcome, RawPayload
+from ..pipeline.fields import to_compact_json_form
+from .models import SUMMARY_COLUMNS, Summary
+
+GITLAB_STANDARD = "gitlab_standard"
+
+
+def dumps(value: Any) -> str:
+    """Serialise JSON compactly."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def problems_json(failures: list[Failure]) -> list[dict[str, Any]]:
+    """Return the sentences of some failures as a summary lists them."""
+    return [{"type": f.type, "path": p.path, "message": p.message, "schema": p.schema}
+            for f in failures for p in f.problems]
+
+
+def event_schema(fields: dict[str, Any]) -> str | None:
+    """Return the iglu URI of an event's type, when all four parts are known."""
+    parts = [fields.get(k) for k in ("event_vendor", "event_name", "event_format", "event_version")]
+    return "iglu:{}/{}/{}/{}".format(*parts) if all(parts) else None
+
+
+def gitlab_ids(event: Event) -> dict[str, Any] | None:
+    """Return the ids and plan a GitLab row shows, from the event's first gitlab_standard context."""
+    for entity in event.entities:
+        if entity.kind == "context" and entity.schema.split("/")[1:2] == [GITLAB_STANDARD]:
+            data = entity.data if isinstance(entity.data, dict) else {}
+            return {k: data[k] for k in GITLAB_SUMMARY if data.get(k) is not None}
+    return None
+
+
+def insert_request(conn: sqlite3.Connection, raw: RawPayload) -> int:
+    """Store a request as received; return its id."""
+    cur = conn.execute(
+        "INSERT INTO requests (received_at, method, path, vendor, version, querystring, body, body_size, "
+        "content_type, headers, ip, useragent, referer, hostname, network_userid) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, raw.querystring, raw.body,
+         raw.body_size, raw.content_type, dumps(raw.headers), raw.ip, raw.useragent, raw.referer,
+         raw.hostname, raw.network_userid),
+    )
+    return cur.lastrowid
+
+
+# The columns an event row is written with, besides its id and request.
+EVENT_VALUES = ("event_id", "valid", "unverified", "collector_tstamp", "schema", *PROMOTED, "se_value", "gitlab",
+                "event_json", "parameters", "contexts", "problems")
+
+
+def _event_values(event: Event) -> tuple[Any, ...]:
+    f = event.fields
+    contexts = [e.schema for e in event.entities if e.kind == "context"]
+    gitlab = gitlab_ids(event)
+    return (f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"], event_schema(f),
+            *(f.get(c) for c in PROMOTED), f.get("se_value"), None if gitlab is None else dumps(gitlab),
+            dumps(to_compact_json_form(f)), dumps(event.parameters), dumps(contexts),
+            dumps(problems_json(event.failures)))
+
+
+def _summary(row: int, event: Event) -> Summary:
+    f = event.fields
+    return Summary(row, f.get("event_id"), event.valid, event.unverified, f["collector_tstamp"], event_schema(f),
+                   *(f.get(c) for c in SUMMARY_PROMOTED), f.get("se_value"), gitlab_ids(event),
+                   problems_json(event.failures))
+
+
+def insert_event(conn: sqlite3.Connection, request_id: int, event: Event) -> Summary:
+    """Store one decoded event with its entities and failures."""
+    cur = conn.execute(f"INSERT INTO events (request_id, {', '.join(EVENT_VALUES)}) "
+                       f"VALUES ({', '.join('?' * (1 + len(EVENT_VALUES)))})", (request_id, *_event_values(event)))
+    _insert_parts(conn, request_id, cur.lastrowid, event)
+    return _summary(cur.lastrowid, event)
+
+
+def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Event) -> Summary:
+    """Replace what was decoded into an event row, keeping its id (a cursor clients already hold)."""
+    conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
+                 (*_event_values(event), row))
+    conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
+    conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
+    _insert_parts(conn, request_id, row, event)
+    return _summary(row, event)
+
+
+def _insert_parts(conn: sqlite3.Connection, request_id: int, row: int, event: Event) -> None:
+    conn.executemany(
+        "INSERT INTO entities (event_row, kind, position, schema, vendor, name, format, version, data, status, "
+        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(row, e.kind, e.position, e.schema, *e.schema[len("iglu:"):].split("/"), dumps(e.data), e.status,
+          e.note) for e in event.entities],
+    )
+    insert_failures(conn, request_id, row, event.failures)
+
+
+def insert_unreadable(conn: sqlite3.Connection, request_id: int, received_at: int,
+                      failures: list[Failure]) -> Summary:
+    """Store the (invalid, eventless) row of a request nothing could be decoded from.
+
+    It is listed, counted, pushed and waited on like any other row."""
+    problems = problems_json(failures)
+    cur = conn.execute("INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
+                       (request_id, received_at, dumps(problems)))
+    insert_failures(conn, request_id, cur.lastrowid, failures)
+    return summary_of(conn, cur.lastrowid)
+
+
+def insert_failures(conn: sqlite3.Connection, request_id: int, row: int, failures: list[Failure]) -> None:
+    """Store the bad rows of an event row."""
+    conn.executemany(
+        "INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
+        [(request_id, row, f.type, dumps(f.bad_row), dumps(problems_json([f]))) for f in failures],
+    )
+
+
+def summary_of(conn: sqlite3.Connection, row: int) -> Summary:
+    """Read one row's summary back inside the current transaction."""
+    return Summary.from_row(conn.execute(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id = ?", (row,)).fetchone())
+
+
+def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, outcome: Outcome) -> list[Summary]:
+    """Store everything decoded from one request."""
+    summaries = [insert_event(conn, request_id, event) for event in outcome.events]
+    if outcome.failures:
+        summaries.append(insert_unreadable(conn, request_id, received_at, outcome.failures))
+    return summaries
+
+
+def replace_outcome(conn: sqlite3.Connection, request_id: int, received_at: int,
+                    outcome: Outcome) -> tuple[list[Summary], list[Summary]]:
+    """Decode a request again in place: its rows keep their ids; return (updated, inserted) summaries."""
+    old = conn.execute("SELECT id, event_id, parameters FROM events WHERE request_id = ? ORDER BY id",
+                       (request_id,)).fetchall()
+    updated: list[Summary] = []
+    for (row, event_id, _), event in zip(old, outcome.events):
+        if "eid" not in event.parameters:  # an id made up for an event that came without one stays the same
+            event.fields["event_id"] = event_id
+        updated.append(update_event(conn, row, request_id, event))
+    inserted = [insert_event(conn, request_id, event) for event in outcome.events[len(old):]]
+    leftover = [r[0] for r in old[len(outcome.events):]]
+    if leftover and outcome.failures:
+        conn.execute("DELETE FROM failures WHERE event_row = ?", (leftover[0],))
+        insert_failures(conn, request_id, leftover[0], outcome.failures)
+        updated.append(summary_of(conn, leftover[0]))
+    return updated, inserted

@@ -1,0 +1,86 @@
+"""The database schema is versioned: a database made by an earlier release opens, upgraded, with nothing lost."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from support import sql
+
+from micro_dashboard.store import Store, schema
+
+RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release-0.1.db"  # written by release 0.1's own code
+
+
+@pytest.fixture
+def old_db(tmp_path: Path) -> Path:
+    """Return a copy of a database written by release 0.1 (4 requests: page view, GitLab event, bad event, junk)."""
+    path = tmp_path / "events.db"
+    shutil.copy(RELEASE_0_1, path)
+    return path
+
+
+def test_a_release_0_1_database_is_upgraded_in_place_and_keeps_every_row(old_db: Path) -> None:
+    conn = sqlite3.connect(old_db)
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("requests", "events", "entities",
+                                                                                 "failures")}
+    conn.close()
+    store = Store(str(old_db))
+    try:
+        assert sql(store, "SELECT version FROM schema_version")[0][0] == schema.VERSION
+        assert {t: sql(store, f"SELECT count(*) FROM {t}")[0][0] for t in counts} == counts
+        assert store.counts() == {"total": 4, "good": 2, "bad": 2}
+        # Everything stored by 0.1 was decoded when it was stored: the pipeline has nothing left to do.
+        assert store.decoded_through == store.acknowledged_through == 4
+        [gitlab] = [e for e in store.events([r[0] for r in sql(store, "SELECT id FROM events")]) if e.summary.gitlab]
+        assert gitlab.summary.gitlab == {"user_id": 3, "project_id": 7, "namespace_id": 10, "plan": "free"}
+        assert gitlab.summary.se_property == "top_bar" and gitlab.summary.se_value == 2
+        assert gitlab.request.path == "/i" and gitlab.entities[0].name == "gitlab_standard"
+    finally:
+        store.close()
+
+
+def test_an_upgraded_database_takes_new_requests_after_the_old_ones(old_db: Path, tmp_path: Path) -> None:
+    from micro_dashboard.app import create_app
+
+    app = create_app({"db": str(old_db), "iglu_defaults": False})
+    try:
+        client = app.test_client()
+        assert client.get("/i?e=pv&p=web&tv=t&aid=after-upgrade").status_code == 200
+        events = client.get("/api/events?limit=10").get_json()["events"]
+        assert [e["app_id"] for e in events][:2] == ["after-upgrade", None]
+        assert events[0]["id"] > max(e["id"] for e in events[1:])
+        assert client.get("/micro/all").get_json() == {"total": 5, "good": 3, "bad": 2}
+    finally:
+        app.config["STORE"].close()
+
+
+def test_reopening_an_upgraded_database_runs_no_step_again(old_db: Path) -> None:
+    Store(str(old_db)).close()
+    conn = sqlite3.connect(old_db)
+    conn.execute("UPDATE schema_version SET version = version")  # the file is upgraded and readable as it is
+    conn.close()
+    assert schema.migrate(sqlite3.connect(old_db, isolation_level=None)) == schema.VERSION
+
+
+def test_a_database_from_a_newer_release_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    Store(str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE schema_version SET version = 999")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer micro-dashboard"):
+        Store(str(path))
+
+
+def test_a_name_added_to_the_promoted_columns_becomes_a_filled_indexed_column(old_db: Path, monkeypatch) -> None:
+    monkeypatch.setattr(schema, "PROMOTED", (*schema.PROMOTED, "page_url"))
+    conn = sqlite3.connect(old_db, isolation_level=None)
+    schema.migrate(conn)
+    assert conn.execute("SELECT page_url FROM events WHERE page_url IS NOT NULL").fetchall() == [
+        ("https://shop.example/",)]
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'idx_events_page_url'").fetchone()[0] == 1
+    conn.close()
