@@ -9,10 +9,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .columns import FILTERABLE
+from .operators import DEFAULT, OPERATORS, read_flag, split_operator
 
-# Promoted columns of the events table that filters may name directly.
-COLUMNS = FILTERABLE
-OPERATORS = ("exact", "contains", "startswith", "in", "gt", "gte", "lt", "lte", "isnull", "not")
 # Query parameters that steer an endpoint rather than filter events.
 RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])
 TIME_COLUMNS = frozenset(["collector_tstamp"])
@@ -59,7 +57,7 @@ Target = Column | EntityField | Param
 
 @dataclass(frozen=True)
 class Condition:
-    """Compare a target with a value using one operator."""
+    """Compare a target with a value using one operator (a name in operators.OPERATORS)."""
 
     target: Target
     op: str
@@ -164,17 +162,15 @@ def parse_time(name: str, text: str) -> int:
 
 def parse_bool(name: str, text: str) -> bool:
     """Parse `true` or `false` (also 1/0, yes/no)."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise FilterError(f"{name} must be true or false, not {text!r}", {"filter": name, "value": text})
+    try:
+        return read_flag(text)
+    except ValueError as exc:
+        raise FilterError(f"{name} {exc}", {"filter": name, "value": text}) from None
 
 
 def parse_target(name: str) -> Target | None:
     """Return what a filter name (without operator) points at, or None if it names nothing."""
-    if name in COLUMNS:
+    if name in FILTERABLE:
         return Column(name)
     head, dot, rest = name.partition(".")
     if not dot or not head or not rest or "" in rest.split("."):
@@ -186,20 +182,13 @@ def parse_target(name: str) -> Target | None:
     return EntityField(head, tuple(rest.split(".")))
 
 
-def split_operator(name: str) -> tuple[str, str]:
-    """Split `field__op` into the field and the operator (`exact` when there is none)."""
-    base, sep, op = name.rpartition("__")
-    if sep and op in OPERATORS and base:
-        return base, op
-    return name, "exact"
-
-
 def condition(name: str, text: str) -> Clause:
     """Build the clause for one `name=value` filter on a column, an entity field or a parameter."""
-    base, op = split_operator(name)
+    base, op_name = split_operator(name)
+    op = OPERATORS[op_name] if op_name else DEFAULT
     target = parse_target(base)
     if target is None:
-        raise FilterError(f"unknown filter {name!r}", {"filter": name, "known": list(COLUMNS) + [
+        raise FilterError(f"unknown filter {name!r}", {"filter": name, "known": list(FILTERABLE) + [
             "valid", "from", "to", "has", "q", "search", "<entity>.<path>", "unstruct.<path>", "param.<key>"]})
     parts = target.path if isinstance(target, EntityField) else (target.key,) if isinstance(target, Param) else ()
     bad = next((p for p in parts if '"' in p or "\x00" in p), None)
@@ -211,15 +200,15 @@ def condition(name: str, text: str) -> Clause:
     def value_of(item: str) -> Any:
         return parse_time(name, item) if is_time else typed(item)
 
-    if op == "isnull":
-        return Condition(target, op, parse_bool(name, text))
-    if op == "in":
-        return Condition(target, op, tuple(value_of(v.strip()) for v in text.split(",")))
-    if op in ("contains", "startswith"):
-        return Condition(target, op, text)
-    if op == "not":
-        return Not(Condition(target, "exact", value_of(text)))
-    return Condition(target, op, value_of(text))
+    try:
+        value = op.read(text, value_of)
+    except FilterError:
+        raise
+    except ValueError as exc:
+        raise FilterError(f"{name} {exc}", {"filter": name, "value": text}) from None
+    if op.negates:
+        return Not(Condition(target, op.negates, value))
+    return Condition(target, op.name, value)
 
 
 def parse_args(items: Iterable[tuple[str, str]]) -> Filter:
@@ -298,3 +287,16 @@ def search_token(token: str, key: str, value: str) -> Clause:
         return condition(key, value)
     except FilterError as exc:
         raise FilterError(f"cannot read search token {token!r}: {exc}", {"token": token, **exc.detail}) from None
+
+
+def column_targets(names: list[str]) -> dict[str, Target]:
+    """Return what each extra column a list shows points at (a canonical field, `param.k`, `entity.path`)."""
+    from .pipeline.fields import FIELDS
+
+    targets = {}
+    for name in names:
+        target = Column(name) if name in FIELDS else parse_target(name)
+        if target is None:
+            raise FilterError(f"unknown column {name!r}", {"column": name})
+        targets[name] = target
+    return targets

@@ -13,7 +13,7 @@ from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJs
 from support import GITLAB_STANDARD, LINK_CLICK, UNSTRUCT
 
 from micro_dashboard.testing import APIError, MicroDashboard, ReceivedEvent, WaitTimeout
-from micro_dashboard.testing.matching import api_filters, conditions, differences
+from micro_dashboard.testing.matching import api_filters, differences, expectations
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,16 @@ def test_assert_event_matches_promoted_fields_entities_params_and_validity(dash,
     assert event.params["se_ca"] == "projects"
     assert dash.assert_event(gitlab_standard={"extra": {"a": {"b": 1}}}).id == event.id
     assert dash.assert_event(**{"gitlab_standard.project_id": 7, "param.se_ac": "create"}).id == event.id
+
+
+def test_a_list_index_in_a_path_selects_what_the_api_selects(dash, tracker, app_id):
+    tracker.track(StructuredEvent("features", "used", context=[standard(feature_enabled_by_namespace_ids=[5])]))
+    listed = requests.get(f"{dash.url}/api/events", timeout=10, params={
+        "app_id": app_id, "gitlab_standard.feature_enabled_by_namespace_ids.0": "5"}).json()["events"]
+    event = dash.assert_event(**{"gitlab_standard.feature_enabled_by_namespace_ids.0": 5}, app_id=app_id)
+    assert [row["id"] for row in listed] == [event.id]
+    assert dash.assert_event(gitlab_standard={"feature_enabled_by_namespace_ids": {"0": 5}}).id == event.id
+    dash.assert_no_event(within=0, **{"gitlab_standard.feature_enabled_by_namespace_ids.1": 5})
 
 
 def test_assert_event_matches_fields_of_the_self_describing_event(dash, tracker):
@@ -178,18 +188,20 @@ def test_a_filter_the_dashboard_rejects_is_reported_with_its_message(dash):
 
 def test_keywords_that_name_nothing_are_rejected_before_asking():
     with pytest.raises(TypeError, match="neither a canonical event field"):
-        conditions({"se_actoin": "x"})
+        expectations({"se_actoin": "x"})
     with pytest.raises(TypeError, match="dict of raw tracker parameters"):
-        conditions({"param": "se_ac=x"})
+        expectations({"param": "se_ac=x"})
 
 
 def test_expectations_become_api_filters_that_select_a_superset():
-    conds = conditions({"se_action": "x", "valid": False, "gitlab_standard": {"project_id": 7, "extra": {"k": "v"}},
-                        "param": {"se_va": 12}, "page_url": "https://a/", "se_label__in": ["a", "b"],
-                        "link_click": {}, "se_value": lambda v: v > 1})
-    assert api_filters(conds) == [("se_action", "x"), ("valid", "false"), ("gitlab_standard.project_id", "7"),
-                                  ("gitlab_standard.extra.k", "v"), ("param.se_va", "12"), ("se_label__in", "a,b"),
-                                  ("has", "link_click")]
+    wanted = expectations({"se_action": "x", "valid": False, "gitlab_standard": {"project_id": 7, "extra": {"k": "v"}},
+                           "param": {"se_va": 12}, "page_url": "https://a/", "se_label__in": ["a", "b"],
+                           "link_click": {}, "se_value": lambda v: v > 1,
+                           "gitlab_standard.feature_enabled_by_namespace_ids.0": 5})
+    assert api_filters(wanted) == [("se_action", "x"), ("valid", "false"), ("gitlab_standard.project_id", "7"),
+                                   ("gitlab_standard.extra.k", "v"),
+                                   ("gitlab_standard.feature_enabled_by_namespace_ids.0", "5"), ("param.se_va", "12"),
+                                   ("se_label__in", "a,b"), ("has", "link_click")]
 
 
 def test_partial_matching_is_strict_about_types_and_judges_each_entity_whole():
@@ -197,10 +209,10 @@ def test_partial_matching_is_strict_about_types_and_judges_each_entity_whole():
                            "entities": [{"kind": "context", "schema": GITLAB_STANDARD, "data": {"project_id": 7}},
                                         {"kind": "context", "schema": GITLAB_STANDARD, "data": {"project_id": 8,
                                                                                                 "plan": "free"}}]})
-    assert not differences(event, conditions({"gitlab_standard": {"project_id": 8, "plan": "free"}}))
-    assert differences(event, conditions({"gitlab_standard": {"project_id": 7, "plan": "free"}}))
-    assert not differences(event, conditions({"se_value": 1}))
-    assert [str(d) for d in differences(event, conditions({"valid": 1, "gitlab_standard": {"project_id": "7"}}))] == [
+    assert not differences(event, expectations({"gitlab_standard": {"project_id": 8, "plan": "free"}}))
+    assert differences(event, expectations({"gitlab_standard": {"project_id": 7, "plan": "free"}}))
+    assert not differences(event, expectations({"se_value": 1}))
+    assert [str(d) for d in differences(event, expectations({"valid": 1, "gitlab_standard": {"project_id": "7"}}))] == [
         "valid: expected 1, got True", "gitlab_standard.project_id: expected '7', got 7"]
 
 

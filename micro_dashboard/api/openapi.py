@@ -7,20 +7,21 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from .. import __version__
-from ..filters import COLUMNS
+from ..columns import FILTERABLE
+from ..operators import OPERATORS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 OBJECT = {"type": "object"}
 ERROR = {"$ref": "#/components/schemas/Error"}
+OPERATOR_TEXT = ", ".join(f"`{op.suffix}` ({op.description})" for op in OPERATORS.values())
 FILTER_TEXT = (
     "Filters (AND-ed): promoted columns ({cols}), `valid=true|false`, `from=`/`to=` (ISO-8601 or epoch ms, on "
-    "collector_tstamp), `<entity>.<json.path>` inside an entity or self-describing event by schema name, "
-    "`unstruct.<path>`, `has=<entity>`, `param.<key>` (raw tracker parameters), `q=` free text, `search=` the "
-    "search-box language. Operator suffixes: `__contains`, `__startswith`, `__in` (comma-separated), `__gt`, "
-    "`__gte`, `__lt`, `__lte`, `__isnull` (true/false), `__not`. Values that parse as numbers compare "
-    "numerically on entity fields and parameters. An unknown filter gets 400 naming it."
-).format(cols=", ".join(COLUMNS))
+    "collector_tstamp), `<entity>.<json.path>` inside an entity or self-describing event by schema name (a "
+    "number in the path indexes a list), `unstruct.<path>`, `has=<entity>`, `param.<key>` (raw tracker "
+    "parameters), `q=` free text, `search=` the search-box language. Operator suffixes: {ops}. Values that parse "
+    "as numbers compare numerically on entity fields and parameters. An unknown filter gets 400 naming it."
+).format(cols=", ".join(FILTERABLE), ops=OPERATOR_TEXT)
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def _path(name: str, description: str) -> dict[str, Any]:
 
 
 FILTERS = [
-    *(_query(c, f"Exact match on {c} (operators as suffixes, e.g. {c}__contains).") for c in COLUMNS),
+    *(_query(c, f"Exact match on {c} (operators as suffixes, e.g. {c}__contains).") for c in FILTERABLE),
     _query("valid", "true for valid events, false for invalid ones.", {"type": "boolean"}),
     _query("from", "Earliest collector_tstamp, ISO-8601 or epoch milliseconds."),
     _query("to", "Latest collector_tstamp, ISO-8601 or epoch milliseconds."),

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .matching import Condition, ReceivedEvent, api_filters, conditions, describe, matches
+from .matching import Expectation, ReceivedEvent, api_filters, describe, expectations, matches
 from .report import closest, invalid_listing
 
 DEFAULT_URL = "http://127.0.0.1:9091"
@@ -140,11 +140,11 @@ class MicroDashboard:
 
     def events(self, since: int | None = None, limit: int = 1000, **match: Any) -> list[ReceivedEvent]:
         """Return the events after the cursor that match, oldest first (keyword arguments as in assert_event)."""
-        conds = conditions(match)
+        wanted = expectations(match)
         since = self.cursor if since is None else since
         self.flush()
-        found = self._details(self._summaries(api_filters(conds), since, limit))
-        return [e for e in found if matches(e, conds)]
+        found = self._details(self._summaries(api_filters(wanted), since, limit))
+        return [e for e in found if matches(e, wanted)]
 
     def latest(self, since: int | None = None, **match: Any) -> ReceivedEvent | None:
         """Return the newest matching event after the cursor, or None."""
@@ -159,19 +159,19 @@ class MicroDashboard:
 
     def reset(self, **filters: Any) -> int:
         """Delete every event, or those the API's filters select (as the API reads them); return how many."""
-        conds = conditions(filters)
-        translated = api_filters(conds)
-        if len(translated) < len(conds):
+        wanted = expectations(filters)
+        translated = api_filters(wanted)
+        if len(translated) < len(wanted):
             raise ValueError(f"reset() can only delete by filters the dashboard understands; {describe(filters)} "
                              "is not exactly expressible as one")
         return int(self._call("DELETE", "/api/events", translated)[1].get("deleted", 0))
 
     # -- waiting -------------------------------------------------------------------------------------------
 
-    def _collect(self, conds: list[Condition], count: int, timeout: float, since: int) -> list[ReceivedEvent]:
+    def _collect(self, wanted: list[Expectation], count: int, timeout: float, since: int) -> list[ReceivedEvent]:
         """Long-poll the wait endpoint until `count` events match (re-checked here) or the timeout passes."""
         self.flush()
-        filters = api_filters(conds)
+        filters = api_filters(wanted)
         deadline = time.monotonic() + timeout
         found: list[ReceivedEvent] = []
         cursor = since
@@ -180,7 +180,7 @@ class MicroDashboard:
             params = [*filters, ("count", count - len(found)), ("timeout", f"{remaining:.3f}"), ("since", cursor)]
             status, body = self._call("GET", "/api/wait", params, wait=remaining, ok=(200, 408))
             arrived = [ReceivedEvent(d) for d in body.get("events") or []]
-            found.extend(e for e in arrived if matches(e, conds))
+            found.extend(e for e in arrived if matches(e, wanted))
             cursor = max([cursor, int(body.get("cursor") or 0), *(e.id for e in arrived)])
             if len(found) >= count or status == 408 or remaining <= 0:
                 return found
@@ -192,14 +192,14 @@ class MicroDashboard:
         Raise WaitTimeout, showing the closest events that did arrive, if fewer arrive within `timeout` seconds.
         """
         __tracebackhide__ = True
-        conds = conditions(match)
+        wanted = expectations(match)
         timeout = self.timeout if timeout is None else timeout
         since = self.cursor if since is None else since
-        found = self._collect(conds, count, timeout, since)
+        found = self._collect(wanted, count, timeout, since)
         if len(found) < count:
             raise WaitTimeout(self._explain(
                 f"expected {count} event{'s' if count != 1 else ''} matching {describe(match)} within {timeout:g}s, "
-                f"got {len(found)}", conds, since))
+                f"got {len(found)}", wanted, since))
         return found[:count]
 
     # -- assertions ----------------------------------------------------------------------------------------
@@ -217,21 +217,21 @@ class MicroDashboard:
         self.wait_for(n, timeout=timeout, since=since, **match)
         found = self.events(since=since, **match)
         if exactly and len(found) != n:
-            conds = conditions(match)
+            wanted = expectations(match)
             raise AssertionError(self._explain(
                 f"expected exactly {n} event{'s' if n != 1 else ''} matching {describe(match)}, got {len(found)}",
-                conds, since))
+                wanted, since))
         return found
 
     def assert_no_event(self, within: float = 1.0, since: int | None = None, **match: Any) -> None:
         """Fail if an event matching the expectations arrives (or already arrived) within `within` seconds."""
         __tracebackhide__ = True
-        conds = conditions(match)
+        wanted = expectations(match)
         since = self.cursor if since is None else since
-        found = self._collect(conds, 1, within, since)
+        found = self._collect(wanted, 1, within, since)
         if found:
             lines = [f"expected no event matching {describe(match)} within {within:g}s, but one arrived:",
-                     *closest(found, conds, len(found))[1:]]
+                     *closest(found, wanted, len(found))[1:]]
             raise AssertionError("\n".join(lines))
 
     def assert_all_valid(self, since: int | None = None, strict: bool = False, **match: Any) -> None:
@@ -266,16 +266,16 @@ class MicroDashboard:
 
     # -- explaining ----------------------------------------------------------------------------------------
 
-    def _explain(self, headline: str, conds: list[Condition], since: int) -> str:
+    def _explain(self, headline: str, wanted: list[Expectation], since: int) -> str:
         """Return a failure message: the headline, then the closest events received after `since`."""
         summaries = self._summaries([], since, CANDIDATES)
         total = len(summaries)
         if total >= CANDIDATES:
             total = int(self._call("GET", "/api/events", [("since", since), ("limit", 1)])[1].get("total") or total)
-        for c in conds:
+        for c in wanted:
             if c.scope == "server":
                 c.ids = {s["id"] for s in self._summaries([(c.name, str(c.expected))], since, CANDIDATES)}
         if not summaries:
             return (f"{headline}.\nNo events at all arrived at {self.url} after row {since}: is the tracker's "
                     f"endpoint {self.collector_url} (host:port {self.endpoint})?")
-        return "\n".join([f"{headline}.", *closest(self._details(summaries), conds, total)])
+        return "\n".join([f"{headline}.", *closest(self._details(summaries), wanted, total)])

@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..columns import FILTERABLE
+from ..filters import TIME_COLUMNS
+from ..operators import DEFAULT, OPERATORS, split_operator
+from ..paths import MISSING, walk
 from ..pipeline.fields import FIELDS
 
-# Columns the query API filters on (an index each), and the operators it understands as key suffixes.
-PROMOTED = frozenset("""app_id platform event event_name event_vendor schema name_tracker user_id domain_userid
-    network_userid se_category se_action se_label event_id""".split())
-OPERATORS = ("contains", "startswith", "in", "gt", "gte", "lt", "lte", "isnull", "not")
+# Columns the query API filters on by the same value the event shows (a time column takes a time, not its text).
+API_COLUMNS = frozenset(FILTERABLE) - TIME_COLUMNS
 PARAM_KEYS = ("param", "params")
 UNSTRUCT_KEYS = ("unstruct",)
 SERVER_ONLY = ("q", "search", "from", "to")  # filters only the dashboard can evaluate
-MISSING = object()  # an expected field that is not there at all
 
 
 class ReceivedEvent:
@@ -93,19 +94,19 @@ def schema_name(schema: str | None) -> str | None:
 
 
 @dataclass
-class Condition:
+class Expectation:
     """One expected leaf: where to look, how to compare, and the API filter that pre-selects it (if any)."""
 
     label: str  # as shown to people: se_action, gitlab_standard.project_id, param.se_va, valid
     scope: str  # "field", "entity", "param" or "valid"
     name: str  # the field, entity name or parameter
     path: tuple[str, ...]  # inside the entity's data or a structured field
-    op: str | None
+    op: str | None  # a name in operators.OPERATORS, "has", or None for equality written without a suffix
     expected: Any
     ids: set[int] | None = None  # for filters only the dashboard evaluates: the rows it said match
 
     def actual(self, event: ReceivedEvent, entity: dict[str, Any] | None = None) -> Any:
-        """Return the value this condition looks at (MISSING when absent)."""
+        """Return the value this expectation looks at (MISSING when absent), walking its path as the API does."""
         if self.scope == "valid":
             return event.valid
         if self.scope == "param":
@@ -114,9 +115,7 @@ class Condition:
             value = entity.get("data") if entity is not None else MISSING
         else:
             value = event.fields.get(self.name, event.row.get(self.name, MISSING))
-        for step in self.path:
-            value = value.get(step, MISSING) if isinstance(value, dict) else MISSING
-        return value
+        return walk(value, self.path)
 
     def test(self, actual: Any) -> bool:
         """Return whether an actual value satisfies the expectation."""
@@ -128,42 +127,34 @@ class Condition:
         return f"{self.label}{suffix}={show(self.expected)}"
 
 
-def split_operator(key: str) -> tuple[str, str | None]:
-    """Split `se_value__gt` into ("se_value", "gt")."""
-    base, sep, op = key.rpartition("__")
-    if sep and op in OPERATORS and base:
-        return base, op
-    return key, None
-
-
-def conditions(match: dict[str, Any]) -> list[Condition]:
-    """Turn assert_event-style keyword arguments into conditions, rejecting keys that cannot match anything."""
-    out: list[Condition] = []
+def expectations(match: dict[str, Any]) -> list[Expectation]:
+    """Turn assert_event-style keyword arguments into expectations, rejecting keys that cannot match anything."""
+    out: list[Expectation] = []
     for key, expected in _undot(match).items():
         base, op = split_operator(key)
         if base in SERVER_ONLY:
-            out.append(Condition(base, "server", base, (), None, expected))
+            out.append(Expectation(base, "server", base, (), None, expected))
         elif base == "has":
             names = [expected] if isinstance(expected, str) else list(expected)
-            out.extend(Condition(name, "entity", name, (), "has", True) for name in names)
+            out.extend(Expectation(name, "entity", name, (), "has", True) for name in names)
         elif base == "valid":
-            out.append(Condition("valid", "valid", "valid", (), op, expected))
+            out.append(Expectation("valid", "valid", "valid", (), op, expected))
         elif base in PARAM_KEYS:
             if not isinstance(expected, dict):
                 raise TypeError(f"{key}= takes a dict of raw tracker parameters, e.g. param={{'se_va': '12'}}")
             for name, value in expected.items():
                 name, inner_op = split_operator(name)
                 value = value if inner_op or callable(value) else str(value)
-                out.append(Condition(f"param.{name}", "param", name, (), inner_op, value))
+                out.append(Expectation(f"param.{name}", "param", name, (), inner_op, value))
         elif base in FIELDS or base == "schema":
             if isinstance(expected, dict) and op is None:
-                out.extend(Condition(f"{base}.{'.'.join(p)}", "field", base, p, o, v) for p, o, v in leaves(expected))
+                out.extend(Expectation(f"{base}.{'.'.join(p)}", "field", base, p, o, v) for p, o, v in leaves(expected))
             else:
-                out.append(Condition(base, "field", base, (), op, expected))
+                out.append(Expectation(base, "field", base, (), op, expected))
         elif isinstance(expected, dict) and op is None:
             if not expected:
-                out.append(Condition(base, "entity", base, (), "has", True))
-            out.extend(Condition(f"{base}.{'.'.join(p)}", "entity", base, p, o, v) for p, o, v in leaves(expected))
+                out.append(Expectation(base, "entity", base, (), "has", True))
+            out.extend(Expectation(f"{base}.{'.'.join(p)}", "entity", base, p, o, v) for p, o, v in leaves(expected))
         else:
             raise TypeError(
                 f"{key}= is neither a canonical event field, `valid`, `param`, nor an entity: to match fields "
@@ -205,27 +196,7 @@ def compare(op: str | None, expected: Any, actual: Any) -> bool:
         return actual is not MISSING
     if callable(expected) and not isinstance(expected, type):
         return actual is not MISSING and bool(expected(actual))
-    if op == "isnull":
-        return (actual is MISSING or actual is None) == bool(expected)
-    if actual is MISSING:
-        return op == "not"
-    try:
-        if op is None:
-            if isinstance(actual, bool) or isinstance(expected, bool):
-                return actual is expected
-            return actual == expected
-        if op == "not":
-            return actual != expected
-        if op == "contains":
-            return expected in actual
-        if op == "startswith":
-            return isinstance(actual, str) and actual.startswith(expected)
-        if op == "in":
-            return actual in expected
-        return {"gt": actual > expected, "gte": actual >= expected, "lt": actual < expected,
-                "lte": actual <= expected}[op]
-    except TypeError:
-        return False
+    return (OPERATORS[op] if op else DEFAULT).test(actual, expected)
 
 
 def show(value: Any) -> str:
@@ -242,11 +213,11 @@ def show(value: Any) -> str:
 class Difference:
     """An expected leaf that the event does not satisfy."""
 
-    condition: Condition
+    expectation: Expectation
     actual: Any
 
     def __str__(self) -> str:
-        c = self.condition
+        c = self.expectation
         wanted = show(c.expected) if c.op is None else f"{c.op} {show(c.expected)}"
         if self.actual is NOT_SELECTED:
             return f"{c.label}: the dashboard's filter does not select this event"
@@ -259,11 +230,11 @@ NO_ENTITY = object()
 NOT_SELECTED = object()
 
 
-def differences(event: ReceivedEvent, conds: list[Condition]) -> list[Difference]:
-    """Return the conditions an event fails; entity conditions are judged on the best-matching entity of a name."""
+def differences(event: ReceivedEvent, wanted: list[Expectation]) -> list[Difference]:
+    """Return the expectations an event fails; entity expectations are judged on the best-matching entity of a name."""
     out: list[Difference] = []
-    by_entity: dict[str, list[Condition]] = {}
-    for c in conds:
+    by_entity: dict[str, list[Expectation]] = {}
+    for c in wanted:
         if c.scope == "entity":
             by_entity.setdefault(c.name, []).append(c)
         elif c.scope == "server":
@@ -287,9 +258,9 @@ def differences(event: ReceivedEvent, conds: list[Condition]) -> list[Difference
     return out
 
 
-def matches(event: ReceivedEvent, conds: list[Condition]) -> bool:
-    """Return whether an event satisfies every condition."""
-    return not differences(event, conds)
+def matches(event: ReceivedEvent, wanted: list[Expectation]) -> bool:
+    """Return whether an event satisfies every expectation."""
+    return not differences(event, wanted)
 
 
 def api_value(value: Any) -> str | None:
@@ -301,18 +272,18 @@ def api_value(value: Any) -> str | None:
     return None
 
 
-def api_filters(conds: list[Condition]) -> list[tuple[str, str]]:
-    """Translate conditions into query API filters that select a superset of the matching events."""
+def api_filters(wanted: list[Expectation]) -> list[tuple[str, str]]:
+    """Translate expectations into query API filters that select a superset of the matching events."""
     out: list[tuple[str, str]] = []
-    for c in conds:
+    for c in wanted:
         pair = _api_filter(c)
         if pair is not None and pair not in out:
             out.append(pair)
     return out
 
 
-def _api_filter(c: Condition) -> tuple[str, str] | None:
-    """Return the one API filter for a condition, or None when only the client can check it."""
+def _api_filter(c: Expectation) -> tuple[str, str] | None:
+    """Return the one API filter for an expectation, or None when only the client can check it."""
     if c.scope == "server":
         return c.name, str(c.expected)
     if callable(c.expected) and not isinstance(c.expected, type):
@@ -322,7 +293,7 @@ def _api_filter(c: Condition) -> tuple[str, str] | None:
         return ("valid", api_value(c.expected)) if c.op is None and isinstance(c.expected, bool) else None
     if c.scope == "entity" and c.op == "has":
         return "has", c.name
-    if c.scope == "field" and (c.name not in PROMOTED or c.path):
+    if c.scope == "field" and (c.name not in API_COLUMNS or c.path):
         return None
     if c.op == "not" and c.scope != "field":
         return None  # "no entity has x" is stricter than "some entity does not have x"
@@ -345,9 +316,9 @@ def describe(match: dict[str, Any]) -> str:
     return ", ".join(f"{k}={show(v)}" for k, v in match.items()) or "(any event)"
 
 
-def ranked(events: list[ReceivedEvent], conds: list[Condition]) -> list[tuple[ReceivedEvent, list[Difference]]]:
+def ranked(events: list[ReceivedEvent], wanted: list[Expectation]) -> list[tuple[ReceivedEvent, list[Difference]]]:
     """Order events by how many expected leaves they satisfy, best first, then newest first."""
-    scored = [(e, differences(e, conds)) for e in events]
+    scored = [(e, differences(e, wanted)) for e in events]
     scored.sort(key=lambda pair: (len(pair[1]), -pair[0].id))
     return scored
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .matching import Condition, ReceivedEvent, ranked
+from .matching import Expectation, ReceivedEvent, ranked
 
 SHOWN = 5  # closest events listed in a failure message
 
@@ -33,7 +33,7 @@ def table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def closest(events: list[ReceivedEvent], conds: list[Condition], total: int, shown: int = SHOWN) -> list[str]:
+def closest(events: list[ReceivedEvent], conds: list[Expectation], total: int, shown: int = SHOWN) -> list[str]:
     """Return lines listing the events closest to the expectation, each followed by its differences."""
     if not events:
         return []
