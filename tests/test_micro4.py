@@ -101,8 +101,9 @@ def test_timeline_counts_valid_and_failed_per_bucket(live_server) -> None:
 
 
 def test_classic_catch_all_still_answers_other_micro_paths(live_server) -> None:
-    response = requests.get(f"{live_server.url}/micro/events", timeout=10)
-    assert response.status_code == 404 and "/micro/events" in response.text
+    response = requests.get(f"{live_server.url}/micro/nothing", timeout=10)
+    assert response.status_code == 404 and response.text.startswith("Path for micro has to be one of: /events")
+    assert requests.get(f"{live_server.url}/micro/events", timeout=10).status_code == 200  # Micro 3.0's list
 
 
 def test_timeline_counts_unreadable_requests_as_failed(live_server) -> None:

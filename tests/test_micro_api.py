@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from jsonschema import Draft4Validator
 from snowplow_checks import IGLU_DIRS, bad_row_errors
-from support import CONTEXTS, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, WEB_PAGE
+from support import CONTEXTS, IGLU_CENTRAL, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, WEB_PAGE
 
 from micro_dashboard import __version__
 from micro_dashboard.pipeline.fields import FIELDS
@@ -21,6 +22,7 @@ TP2 = f"/{SNOWPLOW}/tp2"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 PAGE_VIEW_SCHEMA = f"iglu:{SNOWPLOW}/page_view/jsonschema/1-0-0"
 STRUCT_SCHEMA = "iglu:com.google.analytics/event/jsonschema/1-0-0"
+FAILURE = f"iglu:{SNOWPLOW}/failure/jsonschema/1-0-0"
 WHOLE = "Error while extracting event(s) from collector payload and validating it/them."
 ONE = "Error while validating the event."
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
@@ -314,12 +316,78 @@ def test_micro_ui_redirects_to_the_dashboard(client):
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_unknown_micro_path_is_404_listing_the_endpoints(client):
-    response = client.get("/micro/everything")
+MICRO_404 = "Path for micro has to be one of: /events /all /good /bad /reset /iglu"
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/micro/everything"), ("POST", "/micro/nothing/here"),
+                                              ("GET", "/micro/"), ("POST", "/micro"), ("PUT", "/micro/all"),
+                                              ("DELETE", "/micro/events")])
+def test_an_unknown_micro_path_gets_micros_404_sentence(client, method, path):
+    response = client.open(path, method=method)
     assert response.status_code == 404 and response.mimetype == "text/plain"
-    text = response.get_data(as_text=True)
-    for endpoint in ("/micro/all", "/micro/good", "/micro/bad", "/micro/reset", "/micro/ui"):
-        assert endpoint in text
+    assert response.get_data(as_text=True) == MICRO_404
+
+
+# -- GET /micro/events (Micro 3.0): good and incomplete events in the lossy JSON form ---------------------------
+
+
+def micro_events(client) -> list[dict[str, Any]]:
+    """Return GET /micro/events."""
+    response = client.get("/micro/events")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def test_get_micro_events_lists_good_events_newest_first_as_micro_4_flattens_them(seeded):
+    events = micro_events(seeded)
+    assert [e["event"] for e in events] == ["unstruct", "unstruct", "struct", "page_view"]
+    paged = seeded.post("/micro/events", json={"filters": [], "page": 1, "pageSize": 10}).get_json()["events"]
+    assert events == paged  # both are the Analytics SDK's lossy form, newest first
+    link_click = events[1]
+    assert link_click["unstruct_event_com_snowplowanalytics_snowplow_link_click_1"] == {"targetUrl": "https://a.test/"}
+    assert [c["orderId"] for c in link_click["contexts_com_acme_checkout_1"]] == ["o-1"]
+    assert "contexts" not in link_click and "unstruct_event" not in link_click
+
+
+@pytest.mark.needs_iglu_central
+def test_get_micro_events_shows_a_failed_event_as_micros_incomplete_event(client):
+    bad_entity = {"schema": WEB_PAGE, "data": {"id": 5}}
+    post(client, {"e": "ue", "p": "web", "tv": "js-4.0.0", "ue_pr": ue(LINK_CLICK, {"elementId": "nav"}),
+                  "co": co(WEB_PAGE_ENTITY, bad_entity)})
+    [event] = micro_events(client)
+    # Enrich drops the invalid parts from an incomplete event and says why in failure entities.
+    assert "unstruct_event_com_snowplowanalytics_snowplow_link_click_1" not in event
+    assert [c["id"] for c in event["contexts_com_snowplowanalytics_snowplow_web_page_1"]] == [
+        WEB_PAGE_ENTITY["data"]["id"]]
+    unstruct, context = event["contexts_com_snowplowanalytics_snowplow_failure_1"]
+    assert unstruct["failureType"] == "ValidationError" and unstruct["schema"] == LINK_CLICK
+    assert unstruct["data"] == {"elementId": "nav"} and unstruct["componentName"] == "micro-dashboard"
+    assert unstruct["errors"] == [{"message": "$.targetUrl: is missing but it is required", "source": "unstruct",
+                                   "path": "$", "keyword": "required", "targets": ["targetUrl"]}]
+    assert context["schema"] == WEB_PAGE and context["data"] == {"id": 5}
+    assert context["errors"] == [{"message": "$.id: integer found, string expected", "source": "contexts",
+                                  "path": "$.id", "keyword": "type", "targets": ["integer", "string"]}]
+    assert ISO.match(unstruct["timestamp"])
+    failure_schema = json.loads((IGLU_CENTRAL / "schemas" / FAILURE[len("iglu:"):]).read_text())
+    for failure in (unstruct, context):
+        entity = {k: v for k, v in failure.items() if k != "_schema_version"}
+        assert list(Draft4Validator(failure_schema).iter_errors(entity)) == []
+
+
+def test_get_micro_events_lists_an_event_with_a_bad_atomic_field_and_skips_unreadable_requests(client):
+    client.get("/i?e=pp&p=web&tv=lol&eid=invalidEventId")
+    client.post(TP2, data=b"{", content_type=JSON)
+    [event] = micro_events(client)
+    [failure] = event["contexts_com_snowplowanalytics_snowplow_failure_1"]
+    assert failure["schema"] == f"iglu:{SNOWPLOW}/atomic/jsonschema/1-0-0"
+    assert failure["data"] == {"eid": "invalidEventId"}
+    assert [(e["source"], e["path"]) for e in failure["errors"]] == [("atomic_field", "eid")]
+    assert client.get("/micro/all").get_json() == {"total": 2, "good": 0, "bad": 2}
+
+
+def test_post_micro_events_is_still_micro_4s_paged_api(seeded):
+    answer = seeded.post("/micro/events", json={"filters": [], "page": 1, "pageSize": 1}).get_json()
+    assert answer["totalItems"] == 4 and answer["totalPages"] == 4 and len(answer["events"]) == 1
 
 
 def test_post_good_with_a_limit_beyond_sqlite_integers_or_thousands_of_contexts(seeded):
