@@ -134,12 +134,6 @@ def test_malformed_schema_key_error_says_what_is_wrong(uri: str, words: str) -> 
 
 # --- real Iglu Central and GitLab schemas over HTTP -----------------------------------------------
 
-def test_iglu_checker_is_a_schema_checker(checker: IgluChecker) -> None:
-    assert isinstance(checker, IgluChecker)
-    as_protocol: SchemaChecker = checker
-    assert as_protocol.check(LINK_CLICK, {"targetUrl": "https://example.com"}).status == "valid"
-
-
 def test_link_click_with_target_url_is_valid(checker: IgluChecker) -> None:
     verdict = checker.check(LINK_CLICK, {"targetUrl": "https://example.com", "elementClasses": ["a", "b"]})
     assert verdict.status == "valid"
