@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from dashboards import Dashboards, base_settings
-from sending import contexts, gitlab_event, pixel, tp2, unstruct_b64
+from sending import gitlab_event, pixel, tp2, unstruct_b64
 from support import GITLAB_STANDARD, IGLU_CENTRAL, IGLU_GITLAB, LINK_CLICK
 
 

@@ -35,7 +35,6 @@ from micro_dashboard.iglu import (
     default_registries,
     pull_schemas,
 )
-from micro_dashboard.pipeline.model import SchemaChecker
 
 FIXTURES = Path(__file__).resolve().parent / "iglu_fixtures"
 
