@@ -33,8 +33,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import collector, live, ui
     from .api import events, iglu, micro, micro4, openapi
-    from .policy import consistency
+    from .policy import consistency, cors, errors, slots
 
+    # Request-wide policy, in the order it applies: JSON errors, CORS, thread slots, consistent reads.
+    errors.init_app(app)
+    cors.init_app(app)
+    slots.init_app(app, settings.threads)
     consistency.init_app(app)
 
     app.register_blueprint(collector.bp)
@@ -44,5 +48,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
     app.register_blueprint(ui.bp)
-    live.init_app(app, settings.threads)
+    live.init_app(app)
     return app

@@ -65,6 +65,9 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
         raise click.ClickException(f"no database at {path}: pass --db with the file `serve` writes to")
     store = Store(path, readonly=True)  # the dashboard may be writing it right now
     try:
+        if pending := store.undecoded_count():
+            click.echo(f"note: {pending} received requests are not decoded yet and are not in this export "
+                       "(start the dashboard on this database to decode them)", err=True)
         for line in lines(store, flt, fmt):
             output.write(line)
         output.flush()

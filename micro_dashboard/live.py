@@ -4,66 +4,40 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, request
 from flask_sock import Sock
 
-from .filters import Filter, FilterError, Target, column_targets, parse_args
+from .errors import ClientError
+from .filters import Filter, Target, column_targets, parse_args
+from .policy.cors import trusted_origin
 from .store import Store, reads
 
 sock = Sock()
 PING_SECONDS = 1.0  # how often an idle socket checks that its client is still there
 REPLAY_BATCH = 500
-# Requests that hold a server thread for as long as they stay open.
-LONG_LIVED_PATHS = frozenset(["/ws", "/api/wait"])
-RESERVED_THREADS = 16  # never taken by long-lived requests, so the collector always answers
 
 
-def trusted_origin(origin: str) -> bool:
-    """Return whether a page from `origin` may read the feed: the dashboard's own pages or an allowed origin."""
-    from .api.events import allowed_origin
-
-    return origin == request.host_url.rstrip("/") or allowed_origin(origin)
-
-
-def init_app(app: Flask, threads: int) -> None:
-    """Serve /ws, and keep sockets and waiters from taking the threads the collector needs."""
+def init_app(app: Flask) -> None:
+    """Serve /ws; answer what would make the feed fail while a JSON answer is still possible (before the upgrade)."""
     sock.init_app(app)
-    slots = threading.BoundedSemaphore(max(1, threads - RESERVED_THREADS))
 
     @app.before_request
-    def take_a_long_lived_slot() -> Response | tuple[Response, int] | None:
-        if request.path not in LONG_LIVED_PATHS:
+    def check_the_feed_request() -> tuple[Response, int] | None:
+        if request.path != "/ws":
             return None
         since = request.args.get("since")
-        if request.path == "/ws" and since and not re.fullmatch(r"[0-9]{1,18}", since):
-            return jsonify({"error": "since must be a row id (a whole number)", "detail": {"since": since}}), 400
-        if request.path == "/ws":
-            try:  # answer a filter the feed cannot apply before the upgrade, while a JSON answer is still possible
-                parse_args(request.args.items(multi=True))
-                column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()])
-            except FilterError as exc:
-                return jsonify({"error": str(exc), "detail": exc.detail}), 400
+        if since and not re.fullmatch(r"[0-9]{1,18}", since):
+            raise ClientError("since must be a row id (a whole number)", {"since": since})
+        parse_args(request.args.items(multi=True))
+        column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()])
         origin = request.headers.get("Origin")
-        if request.path == "/ws" and origin and not trusted_origin(origin):
+        if origin and not trusted_origin(origin):
             # Browsers apply no CORS to websockets, so without this any web page could read every event.
-            message = f"origin {origin} may not open the live feed; allow it with --cors-origin"
-            return jsonify({"error": message, "detail": {"origin": origin}}), 403
-        if not slots.acquire(blocking=False):
-            message = (f"too many open websockets and waits ({threads - RESERVED_THREADS}); close some, "
-                       "or start micro-dashboard with more --threads")
-            response = jsonify({"error": message, "detail": None})
-            response.headers["Retry-After"] = "1"
-            return response, 503
-        g.long_lived_slot = True
+            raise ClientError(f"origin {origin} may not open the live feed; allow it with --cors-origin",
+                              {"origin": origin}, status=403)
         return None
-
-    @app.teardown_request
-    def give_the_slot_back(_exc: BaseException | None) -> None:
-        if g.pop("long_lived_slot", False):
-            slots.release()
 
 
 class LiveView:

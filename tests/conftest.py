@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 from dashboards import Dashboards, LiveServer, base_settings
 from flask import Flask
-from support import IGLU_CENTRAL, IGLU_GITLAB, SHARED, QuietServer, free_port
+from support import (
+    GITLAB_DEFINITIONS_DATA,
+    IGLU_CENTRAL_DATA,
+    IGLU_GITLAB_DATA,
+    TEST_DATA,
+    QuietServer,
+    TestData,
+    free_port,
+    require,
+)
 
 CHROMIUM = os.environ.get("MICRO_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Debian's Chromium from reaching for Google's services on a machine with no internet.
@@ -20,11 +29,59 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
+# A test that asks for one of these fixtures needs that external test data (tests/support.py says where it is
+# looked for); a test that uses the data otherwise carries the marker itself, e.g. `pytest.mark.needs_iglu_central`.
+DATA_FIXTURES: dict[str, TestData] = {
+    "iglu_central": IGLU_CENTRAL_DATA, "central": IGLU_CENTRAL_DATA,
+    "iglu_gitlab": IGLU_GITLAB_DATA, "gitlab": IGLU_GITLAB_DATA,
+    "gitlab_definitions": GITLAB_DEFINITIONS_DATA, "shared_dir": GITLAB_DEFINITIONS_DATA,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register one marker per folder of external test data."""
+    for data in TEST_DATA:
+        config.addinivalue_line("markers", f"{data.marker}: needs {data.what} ({data.folder}/ in the test data)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that ask for a data fixture with the marker of its data."""
+    for item in items:
+        for name in item.fixturenames:
+            if name in DATA_FIXTURES:
+                item.add_marker(DATA_FIXTURES[name].marker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test whose external test data is missing (and nothing else)."""
+    for data in TEST_DATA:
+        if item.get_closest_marker(data.marker):
+            require(data)
+
+
+@pytest.fixture
+def iglu_central() -> Path:
+    """Return Iglu Central's static repository (test data)."""
+    return IGLU_CENTRAL_DATA.path
+
+
+@pytest.fixture
+def iglu_gitlab() -> Path:
+    """Return GitLab's static Iglu repository (test data)."""
+    return IGLU_GITLAB_DATA.path
+
+
+@pytest.fixture
+def gitlab_definitions() -> Path:
+    """Return the folder of GitLab's event and metric definitions (test data)."""
+    return GITLAB_DEFINITIONS_DATA.path
+
+
 @pytest.fixture
 def shared_dir() -> Path:
-    """Return the shared/ folder beside the repository (Iglu test repositories live there)."""
-    assert SHARED.is_dir(), f"expected the shared test data at {SHARED}"
-    return SHARED
+    """Return the test-data folder that holds gitlab-definitions/ (shared/ beside the checkout in CI)."""
+    return GITLAB_DEFINITIONS_DATA.path.parent
 
 
 @pytest.fixture
@@ -43,15 +100,15 @@ def serve() -> Iterator[Callable[..., QuietServer]]:
 
 
 @pytest.fixture
-def central(serve: Callable[..., QuietServer]) -> QuietServer:
+def central(serve: Callable[..., QuietServer], iglu_central: Path) -> QuietServer:
     """Serve Iglu Central's static repository over HTTP."""
-    return serve(IGLU_CENTRAL)
+    return serve(iglu_central)
 
 
 @pytest.fixture
-def gitlab(serve: Callable[..., QuietServer]) -> QuietServer:
+def gitlab(serve: Callable[..., QuietServer], iglu_gitlab: Path) -> QuietServer:
     """Serve GitLab's static repository over HTTP."""
-    return serve(IGLU_GITLAB)
+    return serve(iglu_gitlab)
 
 
 @pytest.fixture

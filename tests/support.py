@@ -1,21 +1,76 @@
-"""Support shared by the tests: where the Iglu test data lives, free ports, a quiet local HTTP server, polling."""
+"""Support shared by the tests: where the external test data lives, free ports, a quiet local HTTP server, polling."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
+REPO = Path(__file__).resolve().parents[1]
+# External test data (real registries and definitions, never copied into the repository) is looked up, folder by
+# folder, in the folder named by this variable when it is set; otherwise in shared/ beside the checkout (as in CI),
+# then in .test-data/ inside it, where tests/setup.sh fetches what it can.
+TEST_DATA_VARIABLE = "MICRO_DASHBOARD_TEST_DATA"
+SHARED = REPO.parent / "shared"
+FETCHED = REPO / ".test-data"
+GET_TEST_DATA = f"bash tests/setup.sh, or set {TEST_DATA_VARIABLE} to a folder holding them"
 
-# The static Iglu repositories (Iglu Central and GitLab's) live in shared/, beside the repository.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-IGLU_CENTRAL = SHARED / "iglu-central"
-IGLU_GITLAB = SHARED / "iglu-gitlab"
+
+@dataclass(frozen=True)
+class TestData:
+    """One folder of external test data, and the pytest marker of the tests that need it."""
+
+    folder: str  # its name in the test-data folder
+    marker: str
+    what: str
+
+    @property
+    def path(self) -> Path:
+        """Return where it is, or where it would be looked for first when it is nowhere."""
+        given = os.environ.get(TEST_DATA_VARIABLE)
+        candidates = [Path(given).expanduser()] if given else [SHARED, FETCHED]
+        for base in candidates:
+            if (base / self.folder).is_dir():
+                return (base / self.folder).resolve()
+        return candidates[0] / self.folder
+
+    @property
+    def present(self) -> bool:
+        """Say whether the folder is there and not empty."""
+        return self.path.is_dir() and any(self.path.iterdir())
+
+    __test__ = False  # a data class, not a test class for pytest to collect
+
+
+IGLU_CENTRAL_DATA = TestData("iglu-central", "needs_iglu_central", "Iglu Central's schemas as a static repository")
+IGLU_GITLAB_DATA = TestData("iglu-gitlab", "needs_iglu_gitlab", "GitLab's Iglu schemas as a static repository")
+GITLAB_DEFINITIONS_DATA = TestData("gitlab-definitions", "needs_gitlab_definitions",
+                                   "GitLab's event and metric definition files")
+TEST_DATA = (IGLU_CENTRAL_DATA, IGLU_GITLAB_DATA, GITLAB_DEFINITIONS_DATA)
+
+
+
+def require(data: TestData) -> Path:
+    """Return where the data is, or skip the calling test when it is missing (what a data marker does too)."""
+    if not data.present:
+        import pytest  # only tests call this; tests/fetch_test_data.py imports this module without pytest
+
+        # One reason, raised from this one line, for every such skip: pytest's summary folds them into one line.
+        missing = [d for d in TEST_DATA if not d.present]
+        pytest.skip(f"missing test data {', '.join(d.folder for d in missing)} (looked for at "
+                    f"{', '.join(str(d.path) for d in missing)}); get it with: {GET_TEST_DATA}")
+    return data.path
+
+
+IGLU_CENTRAL = IGLU_CENTRAL_DATA.path
+IGLU_GITLAB = IGLU_GITLAB_DATA.path
+GITLAB_DEFINITIONS = GITLAB_DEFINITIONS_DATA.path
 GITLAB_STANDARD_FILE = IGLU_GITLAB / "schemas" / "com.gitlab" / "gitlab_standard" / "jsonschema" / "1-1-8"
 
 # Schemas of those repositories that many tests send or look up.
@@ -30,14 +85,6 @@ MOBILE_CONTEXT = f"{SP}/mobile_context/jsonschema/1-0-3"
 APPLICATION_ERROR = f"{SP}/application_error/jsonschema/1-0-2"
 GITLAB_STANDARD = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
 BAD_ROW_SCHEMA = f"{SP}.badrows/schema_violations/jsonschema/2-0-1"
-
-
-def require_iglu_repositories() -> None:
-    """Fail (never skip: a skipped test hides a broken setup) unless both static Iglu repositories are there."""
-    missing = [str(d) for d in (IGLU_CENTRAL, IGLU_GITLAB) if not (d / "schemas").is_dir()]
-    if missing:
-        pytest.fail(f"the static Iglu repositories are expected in {SHARED}; missing: {', '.join(missing)}",
-                    pytrace=False)
 
 
 def free_port() -> int:
@@ -97,3 +144,4 @@ def wait_for(condition: Callable[[], Any], seconds: float = 5.0, interval: float
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+

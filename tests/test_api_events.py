@@ -134,7 +134,7 @@ def test_summary_has_the_contract_fields(seeded: Seeded) -> None:
     event = seeded.get("app_id=gitlab&se_action=merge").json()["events"][0]
     assert set(event) == {"id", "event_id", "valid", "unverified", "collector_tstamp", "schema", "app_id", "platform",
                           "event", "event_name", "event_vendor", "name_tracker", "user_id", "se_category",
-                          "se_action", "se_label", "problems"}
+                          "se_action", "se_label", "se_property", "se_value", "gitlab", "problems"}
     assert event["valid"] is False and isinstance(event["collector_tstamp"], int)
     assert {"type", "path", "message", "schema"} <= set(event["problems"][0])
 

@@ -90,6 +90,7 @@ def test_export_of_many_events_streams(live_server) -> None:
 
 def test_cli_export_writes_tsv_and_ndjson_with_filters(live_server, tmp_path) -> None:
     ids = seed(live_server.url)
+    requests.get(f"{live_server.url}/micro/all", timeout=30)  # a read: it returns once the pipeline caught up
     db = live_server.store.path
     runner = CliRunner()
     out = tmp_path / "events.tsv"

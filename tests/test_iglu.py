@@ -19,7 +19,6 @@ from support import (
     MOBILE_CONTEXT,
     WEB_PAGE,
     QuietServer,
-    require_iglu_repositories,
 )
 
 from micro_dashboard.iglu import (
@@ -38,7 +37,7 @@ from micro_dashboard.iglu import (
 
 FIXTURES = Path(__file__).resolve().parent / "iglu_fixtures"
 
-require_iglu_repositories()
+pytestmark = [pytest.mark.needs_iglu_central, pytest.mark.needs_iglu_gitlab]
 
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 UNKNOWN = "iglu:com.acme/thing/jsonschema/1-0-0"

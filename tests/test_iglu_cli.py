@@ -21,12 +21,11 @@ from support import (
     LINK_CLICK,
     SP,
     QuietServer,
-    require_iglu_repositories,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 
-require_iglu_repositories()
+pytestmark = [pytest.mark.needs_iglu_central, pytest.mark.needs_iglu_gitlab]
 
 UNKNOWN = "iglu:com.acme/nothing_here/jsonschema/1-0-0"
 APIKEY = "0f6e9a8c-secret"

@@ -31,11 +31,10 @@ from support import (
     WEB_PAGE,
     QuietServer,
     free_port,
-    require_iglu_repositories,
     wait_for,
 )
 
-require_iglu_repositories()
+pytestmark = [pytest.mark.needs_iglu_central, pytest.mark.needs_iglu_gitlab]
 
 THING = "iglu:com.acme/thing/jsonschema/1-0-0"
 UNKNOWN = "iglu:com.acme/nothing_here/jsonschema/1-0-0"

@@ -7,14 +7,14 @@ import re
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import export
 from ..columns import SUMMARY
-from ..filters import INT64_MAX, Filter, FilterError, column_targets, parse_args, parse_time
+from ..errors import ClientError
+from ..filters import INT64_MAX, Filter, column_targets, parse_args, parse_time
 from ..pipeline.fields import FIELDS
-from ..store import QUERY_ERRORS, Store, StoredEvent, database_busy, reads
+from ..store import Store, StoredEvent, reads
 from . import detail as details
 
 bp = Blueprint("events", __name__, url_prefix="/api")
@@ -22,87 +22,6 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_TIMEOUT = 60.0
-
-
-class ApiError(Exception):
-    """An error a client caused, answered as JSON `{"error", "detail"}`."""
-
-    def __init__(self, message: str, status: int = 400, detail: Any = None):
-        super().__init__(message)
-        self.status, self.detail = status, detail
-
-
-def error_response(message: str, status: int, detail: Any = None) -> tuple[Response, int]:
-    """Return the JSON error answer."""
-    return jsonify({"error": message, "detail": detail}), status
-
-
-@bp.app_errorhandler(FilterError)
-def filter_error(exc: FilterError) -> tuple[Response, int]:
-    """Answer a filter that cannot be understood with 400, naming it."""
-    return error_response(str(exc), 400, exc.detail)
-
-
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-def http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
-    """Answer an unknown /api path or method as JSON; leave other paths to their own answers."""
-    if not request.path.startswith("/api/"):
-        return exc
-    if exc.code == 405 and not _api_route_allows_some_method(getattr(exc, "valid_methods", None) or []):
-        exc = NotFound()  # only the collector's /<vendor>/<version> matched the path: no such API path
-    return error_response(f"{exc.code} {exc.name}: {request.method} {request.path}", exc.code or 404,
-                          {"openapi": "/api/openapi.json"})
-
-
-def _api_route_allows_some_method(methods: list[str]) -> bool:
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    for method in methods:
-        try:
-            rule, _args = adapter.match(method=method, return_rule=True)
-        except HTTPException:
-            continue
-        if rule.rule.startswith("/api/"):
-            return True
-    return False
-
-
-def query_error(exc: Exception) -> tuple[Response, int]:
-    """Answer a query that SQLite (or binding its values) refused as a JSON 400, and log it."""
-    if isinstance(exc, FilterError):  # a blueprint's ValueError handler is found before the app's FilterError one
-        return filter_error(exc)
-    if database_busy(exc):
-        log.warning("%s %s: database busy: %s", request.method, request.path, exc)
-        return error_response("the database is busy, try again", 503)
-    log.warning("%s %s: the query built from the request failed: %s: %s", request.method, request.full_path,
-                type(exc).__name__, exc, exc_info=exc)
-    return error_response(f"cannot run this query: {exc}", 400,
-                          {"path": request.path, "parameters": sorted(set(request.args.keys()))})
-
-
-def register_query_errors(blueprint: Blueprint) -> None:
-    """Answer QUERY_ERRORS raised by the blueprint's views as JSON 400."""
-    for cls in QUERY_ERRORS:
-        blueprint.register_error_handler(cls, query_error)
-
-
-register_query_errors(bp)
-
-
-@bp.before_app_request
-def api_paths_are_never_collected() -> None:
-    """Answer /api/<a>/<b> that no API route matched with the API's JSON 404, not the collector's text one."""
-    rule = request.url_rule
-    if (request.path.startswith("/api/") and rule is not None and not rule.rule.startswith("/api/")
-            and request.method != "OPTIONS"
-            and request.path.rstrip("/") not in current_app.config["SETTINGS"].path_aliases):
-        abort(404)
-
-
-@bp.errorhandler(ApiError)
-def api_error(exc: ApiError) -> tuple[Response, int]:
-    """Answer a client error as JSON."""
-    return error_response(str(exc), exc.status, exc.detail)
 
 
 def store() -> Store:
@@ -122,7 +41,7 @@ def int_arg(name: str, default: int | None, low: int = 0, high: int | None = Non
         return default
     text = text.strip()
     if not re.fullmatch(r"[-+]?[0-9]+", text):
-        raise ApiError(f"{name} must be an integer, not {text!r}", detail={"parameter": name})
+        raise ClientError(f"{name} must be an integer, not {text!r}", detail={"parameter": name})
     # Clamp to SQLite's integers (row ids and limits never exceed them), without parsing thousands of digits.
     sign = -1 if text.startswith("-") else 1
     value = int(text) if len(text.lstrip("+-").lstrip("0")) <= 19 else sign * (INT64_MAX + 1)
@@ -138,7 +57,7 @@ def float_arg(name: str, default: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ApiError(f"{name} must be a number of seconds, not {text!r}", detail={"parameter": name}) from None
+        raise ClientError(f"{name} must be a number of seconds, not {text!r}", detail={"parameter": name}) from None
     return min(max(0.0, value), high)
 
 
@@ -173,7 +92,7 @@ def latest_event() -> Response:
     """Return the newest matching event in full, 404 if none."""
     row = reads.latest(store(), filter_from_args())
     if row is None:
-        raise ApiError("no event matches", 404, {"filters": request.args.to_dict(flat=False)})
+        raise ClientError("no event matches", status=404, detail={"filters": request.args.to_dict(flat=False)})
     return jsonify(event_detail(row))
 
 
@@ -182,7 +101,7 @@ def one_event(key: str) -> Response:
     """Return one event in full by event_id or row id, 404 if unknown."""
     row = reads.event(store(), key)
     if row is None:
-        raise ApiError(f"no event {key!r}", 404, {"key": key})
+        raise ClientError(f"no event {key!r}", status=404, detail={"key": key})
     return jsonify(event_detail(row))
 
 
@@ -224,7 +143,7 @@ def stats() -> Response:
     end = parse_time("to", request.args["to"]) if request.args.get("to") else now
     start = parse_time("from", request.args["from"]) if request.args.get("from") else end - 3_600_000
     if start > end:
-        raise ApiError("from must not be after to", detail={"from": start, "to": end})
+        raise ClientError("from must not be after to", detail={"from": start, "to": end})
     return jsonify(reads.stats(store(), flt, start, end))
 
 
@@ -252,45 +171,3 @@ def export_ndjson() -> Response:
 def export_tsv() -> Response:
     """Stream matching events as Snowplow's 131-column enriched TSV, oldest first."""
     return _export("tsv", "text/tab-separated-values")
-
-
-# -- CORS for /api and /micro ---------------------------------------------------------------------------------
-
-def allowed_origin(origin: str | None) -> bool:
-    """Return whether an Origin is allow-listed (an entry matches itself on any port)."""
-    if not origin:
-        return False
-    for prefix in current_app.config["SETTINGS"].cors_origins:
-        prefix = prefix.rstrip("/")
-        if prefix == "*" or origin == prefix or origin.startswith(prefix + ":"):
-            return True
-    return False
-
-
-def _api_path() -> bool:
-    return request.path.startswith(("/api/", "/micro/"))
-
-
-@bp.before_app_request
-def preflight() -> Response | None:
-    """Answer CORS preflights for the API paths."""
-    if request.method != "OPTIONS" or not _api_path():
-        return None
-    response = Response("", status=204)
-    if allowed_origin(request.headers.get("Origin")):
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = (
-            request.headers.get("Access-Control-Request-Headers") or "Content-Type")
-        response.headers["Access-Control-Max-Age"] = "3600"
-    return response
-
-
-@bp.after_app_request
-def cors_headers(response: Response) -> Response:
-    """Let allow-listed browser origins read API answers."""
-    origin = request.headers.get("Origin")
-    if _api_path() and allowed_origin(origin):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-    return response
-

@@ -169,6 +169,11 @@ class Store:
             "AND id > ? ORDER BY id LIMIT ?", (rows.dumps(sorted(schemas)), after, limit)).fetchall()
         return [StoredRequest.from_row(r) for r in found]
 
+    def undecoded_count(self) -> int:
+        """Return how many stored requests the pipeline has not decoded yet (from the file: works read-only)."""
+        return self.reader.execute("SELECT count(*) FROM requests WHERE id > (SELECT decoded_through FROM pipeline)"
+                                   ).fetchone()[0]
+
     def unverified_schemas(self) -> list[str]:
         """Return the schemas of stored entities that are still unverified."""
         return [r[0] for r in self.reader.execute(
