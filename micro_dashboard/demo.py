@@ -22,12 +22,12 @@ from snowplow_tracker import (
     Tracker,
 )
 
+from micro_dashboard.snowplow import LINK_CLICK_SCHEMA, PAYLOAD_DATA_SCHEMA, SNOWPLOW_VENDOR
 from micro_dashboard.tracking import EventContext, InternalEventsClient, event_context
 
 DEFAULT_URL = "http://127.0.0.1:9091"
-LINK_CLICK_SCHEMA = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
 UNKNOWN_SCHEMA = "iglu:com.acme/does_not_exist/jsonschema/1-0-0"
-TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
+TP2_PATH = f"/{SNOWPLOW_VENDOR}/tp2"
 SHOP = "https://shop.example.com"
 
 
@@ -126,7 +126,7 @@ def _send_invalid_events(tracker: Tracker, counts: Counter[str]) -> None:
 def _send_broken_payload(base: str, counts: Counter[str]) -> None:
     response = requests.post(
         base + TP2_PATH,
-        data=b'{"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": [',
+        data=f'{{"schema": "{PAYLOAD_DATA_SCHEMA}", "data": ['.encode(),
         headers={"Content-Type": "application/json; charset=utf-8"},
         timeout=10,
     )

@@ -17,6 +17,7 @@ from .config import Settings, env_var
 from .iglu import EmbeddedRegistry, pull_schemas
 from .iglu_setup import build_checker, build_resolver_for
 from .pipeline import Event, Outcome, RawPayload, process
+from .snowplow import PAYLOAD_DATA_SCHEMA, SNOWPLOW_VENDOR
 from .store.schema_cache import SchemaCache
 
 
@@ -144,7 +145,7 @@ def payloads_from_file(text: str) -> list[RawPayload]:
             content_type: str | None = None) -> RawPayload:
         vendor, _, version = path.strip("/").partition("/")
         if path in ("/i", "/ice.png"):
-            vendor, version = "com.snowplowanalytics.snowplow", "tp1"
+            vendor, version = SNOWPLOW_VENDOR, "tp1"
         return RawPayload(method=method, path=path, vendor=vendor, version=version, querystring=query, body=body,
                           body_size=len(body or b""), content_type=content_type, headers=[], ip="127.0.0.1",
                           useragent=None, referer=None, hostname="localhost", network_userid=None, timestamp=now)
@@ -160,11 +161,11 @@ def payloads_from_file(text: str) -> list[RawPayload]:
                 out.append(raw(item["method"], item["path"], item.get("querystring") or "",
                                body.encode("utf-8") if isinstance(body, str) else None, item.get("content_type")))
             elif isinstance(item, dict) and "schema" in item and "data" in item:  # a tp2 POST body
-                out.append(raw("POST", "/com.snowplowanalytics.snowplow/tp2", "", json.dumps(item).encode(),
+                out.append(raw("POST", f"/{SNOWPLOW_VENDOR}/tp2", "", json.dumps(item).encode(),
                                "application/json"))
             else:  # one event's parameters
-                body = {"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": [item]}
-                out.append(raw("POST", "/com.snowplowanalytics.snowplow/tp2", "", json.dumps(body).encode(),
+                body = {"schema": PAYLOAD_DATA_SCHEMA, "data": [item]}
+                out.append(raw("POST", f"/{SNOWPLOW_VENDOR}/tp2", "", json.dumps(body).encode(),
                                "application/json"))
         return out
     out = []

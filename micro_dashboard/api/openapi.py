@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 from .. import __version__
 from ..columns import FILTERABLE
 from ..operators import OPERATORS
+from ..snowplow import SNOWPLOW_VENDOR
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -136,16 +137,20 @@ def _micro_paths() -> dict[str, Any]:
              _path("version", "model-revision-addition.")], tag="micro")},
         "/micro/iglu/{rest}": {"get": _op("Micro: a malformed schema lookup.", {"404": _text("The expected form.")},
                                           rest, tag="micro")},
-        "/micro/events": {"post": _op("Micro 4.x: a page of flattened events.", {
+        "/micro/events": {"get": _op("Micro 3.0: good and incomplete events, newest first, flattened.", {
+            "200": _json("Events in the lossy JSON form; failed ones with `failure` entities.")}, tag="micro"),
+                          "post": _op("Micro 4.x: a page of flattened events.", {
             "200": _json("`{events, totalPages, totalItems}`."), **BAD}, body=micro4, tag="micro")},
         "/micro/columns": {"get": _op("Micro 4.x: sorted column names.", {
             "200": _json("Names.", {"type": "array", "items": {"type": "string"}})}, tag="micro")},
         "/micro/timeline": {"post": _op("Micro 4.x: valid and failed counts per bucket.", {
             "200": _json("`{points: [{validEvents, failedEvents, bucket}]}`."), **BAD},
             body={"type": "object", "properties": {"buckets": {"type": "array", "items": OBJECT}}}, tag="micro")},
-        "/micro/{rest}": {m: _op("Micro: any other path, 404 listing the endpoints.",
-                                 {"404": _text("The supported endpoints.")}, rest, tag="micro")
-                          for m in ("get", "post")},
+        "/micro/{rest}": {m: _op("Micro: any other path, 404 with Micro's sentence.",
+                                 {"404": _text("Which paths Micro serves.")}, rest, tag="micro")
+                          for m in ("get", "post", "put", "patch", "delete")},
+        "/micro/": {m: _op("Micro: no path, 404 with Micro's sentence.", {"404": _text("Which paths Micro serves.")},
+                           tag="micro") for m in ("get", "post", "put", "patch", "delete")},
     }
 
 
@@ -159,10 +164,10 @@ def _collector_paths() -> dict[str, Any]:
                               {"302": {"description": "To `u`."}}, [_query("u", "Where to go.")], tag="collector")},
         "/{vendor}/{version}": {
             "get": _op("Collect tp2 (GET) or an Iglu webhook event.", pixel,
-                       [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                       [_path("vendor", f"e.g. {SNOWPLOW_VENDOR}"), _path("version", "e.g. tp2")],
                        tag="collector"),
             "post": _op("Collect a tp2 payload_data batch or an Iglu webhook body.", {"200": _text("ok")},
-                        [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                        [_path("vendor", f"e.g. {SNOWPLOW_VENDOR}"), _path("version", "e.g. tp2")],
                         body=OBJECT, tag="collector")},
         "/health": {"get": _op("Liveness.", {"200": _text("ok")}, tag="collector")},
     }

@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# The exact pattern Snowplow's pipeline accepts (protocol.md section 7).
-IGLU_URI = re.compile(
-    r"^iglu:([a-zA-Z0-9-_.]+)/([a-zA-Z0-9-_]+)/([a-zA-Z0-9-_]+)/([1-9][0-9]*(?:-(?:0|[1-9][0-9]*)){2})$"
-)
+from micro_dashboard.snowplow import IGLU_URI
 
 
 class InvalidSchemaKey(ValueError):
@@ -29,7 +26,7 @@ class SchemaKey:
         """Parse an `iglu:` URI, raising InvalidSchemaKey with a readable message if it is malformed."""
         if not isinstance(uri, str):
             raise InvalidSchemaKey(f"schema must be an iglu: URI string, not {uri!r}")
-        match = IGLU_URI.match(uri)
+        match = IGLU_URI.fullmatch(uri)
         if match is None:
             raise InvalidSchemaKey(_explain(uri))
         return cls(*match.groups())

@@ -19,6 +19,7 @@ from micro_dashboard.iglu.reports import data_reports, extra_properties, require
 from micro_dashboard.iglu.resolver import Resolution, Resolver
 from micro_dashboard.iglu.sentences import json_path, label, sentence
 from micro_dashboard.pipeline.model import Problem, Verdict
+from micro_dashboard.snowplow import UUID
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ _DATE_TIME = re.compile(
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?"
     r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 
@@ -40,7 +40,7 @@ def _is_date_time(value: object) -> bool:
 
 @FORMATS.checks("uuid")
 def _is_uuid(value: object) -> bool:
-    return not isinstance(value, str) or bool(_UUID.match(value))
+    return not isinstance(value, str) or bool(UUID.fullmatch(value))
 
 
 @FORMATS.checks("email")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..snowplow import CONTEXTS_1_0_1_SCHEMA, CONTEXTS_SCHEMA, IGLU_URI, SNOWPLOW_VENDOR, UNSTRUCT_SCHEMA, UUID
 from . import failures
 from .fields import MAX_LENGTHS
 from .model import COLLECTOR_NAME, Entity, Event, Problem, RawPayload, SchemaChecker
@@ -19,21 +20,16 @@ from .payload import loads_strict
 
 # Patterns are used with fullmatch and ASCII digits only: `$` would let a trailing newline through, and `\d`
 # would accept other scripts' digits, which Enrich rejects.
-UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 INT_RE = re.compile(r"[+-]?[0-9]+")
 DECIMAL_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 DIMENSIONS_RE = re.compile(r"([0-9]+)x([0-9]+)")
 INT32 = (-(2**31), 2**31 - 1)  # Enrich parses integer fields as Java ints
-IGLU_URI = re.compile(
-    r"^iglu:([a-zA-Z0-9-_.]+)/([a-zA-Z0-9-_]+)/([a-zA-Z0-9-_]+)/([1-9][0-9]*(?:-(?:0|[1-9][0-9]*)){2})$"
-)
 PLATFORMS = frozenset("web mob pc srv app tv cnsl iot headset".split())
 ANONYMOUS_NUID = "00000000-0000-0000-0000-000000000000"
 MAX_TIMESTAMP = 253402300799999  # 9999-12-31T23:59:59.999Z, as Enrich bounds it
 
-SNOWPLOW = "com.snowplowanalytics.snowplow"
-CONTEXTS_URIS = (f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-0", f"iglu:{SNOWPLOW}/contexts/jsonschema/1-0-1")
-UNSTRUCT_URI = f"iglu:{SNOWPLOW}/unstruct_event/jsonschema/1-0-0"
+SNOWPLOW = SNOWPLOW_VENDOR  # the vendor of the schemas below, short for the table
+CONTEXTS_URIS = (CONTEXTS_SCHEMA, CONTEXTS_1_0_1_SCHEMA)
 
 EVENT_TYPES: dict[str, tuple[str, tuple[str, str, str, str] | None]] = {
     "pv": ("page_view", (SNOWPLOW, "page_view", "jsonschema", "1-0-0")),
@@ -73,7 +69,7 @@ def _timestamp(value: str) -> int:
 
 
 def _uuid(value: str) -> str:
-    if not UUID_RE.fullmatch(value):
+    if not UUID.fullmatch(value):
         raise ValueError("is not a valid UUID")
     return value.lower()
 
@@ -287,7 +283,7 @@ class EventBuilder:
             extra = ", ".join(sorted(set(value) - {"schema", "data"}))
             self.not_iglu(param, value, f"is not self-describing JSON: it has {extra} besides schema and data")
             return False
-        if not isinstance(value["schema"], str) or not IGLU_URI.match(value["schema"]):
+        if not isinstance(value["schema"], str) or not IGLU_URI.fullmatch(value["schema"]):
             self.not_iglu(param, value, f"has schema {describe_short(value['schema'])}, which is not an iglu URI "
                                         "like iglu:com.acme/event/jsonschema/1-0-0", "INVALID_IGLUURI")
             return False
@@ -320,12 +316,12 @@ class EventBuilder:
                 self.messages.append({"field": "ue_pr", "value": None,
                                       "error": "a self-describing event needs ue_pr or ue_px"})
                 self.problems.append(Problem("ue_pr", "a self-describing event (e=ue) needs ue_pr or ue_px"))
-            if event and self.self_describing(event[0], event[1], (UNSTRUCT_URI,)):
+            if event and self.self_describing(event[0], event[1], (UNSTRUCT_SCHEMA,)):
                 inner = event[1]["data"]
                 if self.self_describing(f"{event[0]}.data", inner):
                     self.fields["unstruct_event"] = inner
                     self.entities.insert(0, Entity("unstruct", 0, inner["schema"], inner["data"]))
-                    vendor, name, fmt, version = IGLU_URI.match(inner["schema"]).groups()
+                    vendor, name, fmt, version = IGLU_URI.fullmatch(inner["schema"]).groups()
                     self.fields.update(event_vendor=vendor, event_name=name, event_format=fmt,
                                        event_version=version)
         for entity in self.entities:

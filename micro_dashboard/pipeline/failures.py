@@ -7,11 +7,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .. import __version__
+from ..snowplow import ATOMIC_SCHEMA as ATOMIC_SCHEMA  # api/incomplete.py imports it from here
+from ..snowplow import BADROWS
 from .fields import iso_timestamp, tsv_timestamp
 from .model import Failure, Problem, RawPayload
 
-BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
-ATOMIC_SCHEMA = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 PROCESSOR = {"artifact": "micro-dashboard", "version": __version__}
 BAD_ROW_VERSIONS = {
     "size_violation": "1-0-0",

@@ -7,6 +7,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ..snowplow import CONTEXTS_1_0_1_SCHEMA, CONTEXTS_SCHEMA, UNSTRUCT_SCHEMA
+
 FIELDS: tuple[str, ...] = tuple(
     """
 app_id platform etl_tstamp collector_tstamp dvce_created_tstamp event event_id txn_id name_tracker v_tracker
@@ -37,11 +39,7 @@ BOOLEANS = frozenset(
     [f for f in FIELDS if f.startswith("br_features_")] + ["br_cookies", "dvce_ismobile"]
 )
 
-CONTEXTS_SCHEMA = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
-CONTEXTS_TSV_SCHEMA = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-UNSTRUCT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
-
-# Maximum lengths of string fields, from iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0, except
+# Maximum lengths of string fields, from the atomic schema (snowplow.ATOMIC_SCHEMA), except
 # page_url, which Enrich allows up to 10000 characters.
 MAX_LENGTHS: dict[str, int] = {
     "app_id": 255, "platform": 255, "event": 128, "event_id": 36, "name_tracker": 128, "v_tracker": 100,
@@ -122,7 +120,7 @@ def _tsv_cell(name: str, value: Any) -> str:
         if not value:
             return ""
         data = value["data"] if isinstance(value, dict) else value
-        return json.dumps({"schema": CONTEXTS_TSV_SCHEMA, "data": data}, separators=(",", ":"))
+        return json.dumps({"schema": CONTEXTS_1_0_1_SCHEMA, "data": data}, separators=(",", ":"))
     if name == "unstruct_event":
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, bool):

@@ -7,12 +7,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..snowplow import IGLU_VENDOR, PAYLOAD_DATA, SNOWPLOW_VENDOR, UNSTRUCT_SCHEMA
 from . import failures
 from .model import Failure, Problem, RawPayload
 
-SNOWPLOW = "com.snowplowanalytics.snowplow"
-IGLU_WEBHOOK = "com.snowplowanalytics.iglu"
-PAYLOAD_DATA = re.compile(r"^iglu:com\.snowplowanalytics\.snowplow/payload_data/jsonschema/1-0-\d+$")
 JSON_CONTENT_TYPE = re.compile(r"^application/json\s*(;\s*charset\s*=\s*utf-8\s*)?$", re.IGNORECASE)
 PAYLOAD_KEYS = frozenset(
     """tna aid p dtm tz e tid eid tv duid nuid uid vid ip res url page refr fp ctype cookie lang f_pdf f_qt f_realp
@@ -68,13 +66,13 @@ def extract(raw: RawPayload) -> Extraction:
         query = parse_query(raw.querystring)
     except QueryStringError as exc:
         return [], [failures.format_violation(raw, str(exc))]
-    if raw.vendor == SNOWPLOW and raw.version in ("tp1", "tp2") and raw.method in ("GET", "HEAD"):
+    if raw.vendor == SNOWPLOW_VENDOR and raw.version in ("tp1", "tp2") and raw.method in ("GET", "HEAD"):
         if not query:
             return [], [failures.adapter_failure(raw, [("querystring", None, "empty querystring: no event")])]
         return [query], []
-    if raw.vendor == SNOWPLOW and raw.version == "tp2" and raw.method == "POST":
+    if raw.vendor == SNOWPLOW_VENDOR and raw.version == "tp2" and raw.method == "POST":
         return extract_tp2_post(raw, query)
-    if raw.vendor == IGLU_WEBHOOK and raw.version == "v1":
+    if raw.vendor == IGLU_VENDOR and raw.version == "v1":
         return extract_iglu_webhook(raw, query)
     expectation = f"vendor/version {raw.vendor}/{raw.version} is not supported by this collector"
     return [], [failures.adapter_failure(raw, [("vendor/version", f"{raw.vendor}/{raw.version}", expectation)])]
@@ -86,8 +84,8 @@ def check_payload_data(body: Any) -> list[Problem]:
         return [Problem("$", f"the body must be a JSON object with schema and data, got {describe(body)}")]
     problems = []
     schema = body.get("schema")
-    if not isinstance(schema, str) or not PAYLOAD_DATA.match(schema):
-        problems.append(Problem("$.schema", f"schema must be iglu:{SNOWPLOW}/payload_data/jsonschema/1-0-*, "
+    if not isinstance(schema, str) or not PAYLOAD_DATA.fullmatch(schema):
+        problems.append(Problem("$.schema", f"schema must be iglu:{SNOWPLOW_VENDOR}/payload_data/jsonschema/1-0-*, "
                                             f"got {describe(schema)}"))
     data = body.get("data")
     if not isinstance(data, list) or not data:
@@ -166,7 +164,7 @@ def extract_iglu_webhook(raw: RawPayload, query: dict[str, str]) -> Extraction:
     if not schema:
         expectation = "the Iglu webhook needs a schema: a schema= parameter or a self-describing JSON body"
         return [], [failures.adapter_failure(raw, [("schema", None, expectation)])]
-    event = {"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+    event = {"schema": UNSTRUCT_SCHEMA,
              "data": {"schema": schema, "data": data}}
-    return [{"e": "ue", "p": platform, "tv": "com.snowplowanalytics.iglu-v1",
+    return [{"e": "ue", "p": platform, "tv": f"{IGLU_VENDOR}-v1",
              "ue_pr": json.dumps(event, separators=(",", ":"))}], []
