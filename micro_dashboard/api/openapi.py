@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 from .. import __version__
 from ..columns import FILTERABLE
 from ..operators import OPERATORS
+from ..snowplow import SNOWPLOW_VENDOR
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -163,10 +164,10 @@ def _collector_paths() -> dict[str, Any]:
                               {"302": {"description": "To `u`."}}, [_query("u", "Where to go.")], tag="collector")},
         "/{vendor}/{version}": {
             "get": _op("Collect tp2 (GET) or an Iglu webhook event.", pixel,
-                       [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                       [_path("vendor", f"e.g. {SNOWPLOW_VENDOR}"), _path("version", "e.g. tp2")],
                        tag="collector"),
             "post": _op("Collect a tp2 payload_data batch or an Iglu webhook body.", {"200": _text("ok")},
-                        [_path("vendor", "e.g. com.snowplowanalytics.snowplow"), _path("version", "e.g. tp2")],
+                        [_path("vendor", f"e.g. {SNOWPLOW_VENDOR}"), _path("version", "e.g. tp2")],
                         body=OBJECT, tag="collector")},
         "/health": {"get": _op("Liveness.", {"200": _text("ok")}, tag="collector")},
     }
