@@ -194,3 +194,21 @@ def test_events_are_stored_compact_and_read_back_with_all_131_fields(store):
     full = expand_json_form(stored)
     assert list(full) == list(FIELDS) and full["geo_city"] is None and full["derived_contexts"] == {}
     assert full["contexts"]["data"] == [{"schema": WEB_PAGE, "data": {"id": "p1"}}]
+
+
+def test_a_lock_held_by_another_program_is_a_503_to_retry_never_a_bad_row(make_app, monkeypatch):
+    import micro_dashboard.store
+
+    monkeypatch.setattr(micro_dashboard.store, "BUSY_TIMEOUT_SECONDS", 0.2)
+    app = make_app()
+    client = app.test_client()
+    other = sqlite3.connect(app.config["STORE"].path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        assert client.get("/i?e=pv&p=web&tv=t&aid=locked-out").status_code == 503
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.get("/i?e=pv&p=web&tv=t&aid=retried").status_code == 200
+    assert client.get("/micro/all").get_json() == {"total": 1, "good": 1, "bad": 0}
+    assert [e["app_id"] for e in client.get("/api/events").get_json()["events"]] == ["retried"]

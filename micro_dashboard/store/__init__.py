@@ -34,6 +34,8 @@ __all__ = ["QUERY_ERRORS", "Change", "Store", "StoredEntity", "StoredEvent", "St
            "Summary", "database_busy"]
 
 log = logging.getLogger(__name__)
+# How long a write waits for another program's lock before it fails (and the tracker gets a 503 to retry).
+BUSY_TIMEOUT_SECONDS = 30.0
 # Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
 QUERY_ERRORS = (sqlite3.OperationalError, OverflowError, ValueError)
 
@@ -73,10 +75,10 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, so a request's rows commit together.
         target, uri = (f"file:{Path(self.path).absolute()}?mode=ro", True) if self.readonly else (self.path, False)
-        conn = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None, timeout=30)
+        conn = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_SECONDS)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode, and fast
-        conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
     @property
