@@ -8,7 +8,7 @@ from typing import Any
 
 from ..columns import FILTERABLE
 from ..filters import TIME_COLUMNS
-from ..operators import DEFAULT, OPERATORS, split_operator
+from ..operators import DEFAULT, OPERATORS, flag, split_operator, value_list
 from ..paths import MISSING, walk
 from ..pipeline.fields import FIELDS
 
@@ -295,14 +295,15 @@ def _api_filter(c: Expectation) -> tuple[str, str] | None:
         return "has", c.name
     if c.scope == "field" and (c.name not in API_COLUMNS or c.path):
         return None
-    if c.op == "not" and c.scope != "field":
+    op = OPERATORS[c.op] if c.op else DEFAULT
+    if op.negates and c.scope != "field":
         return None  # "no entity has x" is stricter than "some entity does not have x"
     key = {"field": c.name, "param": f"param.{c.name}"}.get(c.scope) or f"{c.name}.{'.'.join(c.path)}"
     if any("." in part or "__" in part for part in (c.name, *c.path)) and c.scope != "field":
         return None
-    if c.op == "isnull":
+    if op.read is flag:
         return key + suffix, api_value(bool(c.expected))
-    if c.op == "in":
+    if op.read is value_list:
         items = [api_value(v) for v in c.expected] if isinstance(c.expected, (list, tuple, set)) else [None]
         if any(v is None or "," in v for v in items):
             return None
