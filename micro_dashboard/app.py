@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import collector, live, ui
     from .api import events, iglu, micro, micro4, openapi
+    from .gitlab import api as gitlab_api
     from .policy import consistency, cors, errors, slots
 
     # Request-wide policy, in the order it applies: JSON errors, CORS, thread slots, consistent reads.
@@ -48,5 +49,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
     app.register_blueprint(ui.bp)
+    gitlab_api.init_app(app, settings.definitions)  # GitLab definitions (reloaded on change) and their API
     live.init_app(app)
     return app

@@ -60,13 +60,16 @@ def cli() -> None:
 @click.option("--cors-origin", "cors_origins", envvar=env_var("cors_origins"), multiple=True,
               help="An origin allowed to call the API from a browser (any port); repeatable.  "
                    "[default: http://localhost, http://127.0.0.1]")
+@click.option("--definitions", "definitions", envvar=env_var("definitions"), multiple=True,
+              type=click.Path(file_okay=False), help="A GitLab checkout (or a folder with config/events and "
+              "config/metrics) whose event and metric definitions to check and count; repeatable.")
 @iglu_options
 @click.option("--iglu-timeout", envvar=env_var("iglu_timeout"), default=None,
               help="How long to wait for a registry: seconds, e.g. 0.5.  [default: 2]")
 @click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=64, show_default=True,
               help="Server threads; websockets and waiting requests may hold all but 16 of them.")
 def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
-          iglu_timeout, threads, **iglu) -> None:
+          definitions, iglu_timeout, threads, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
     from .config import Settings, parse_aliases
@@ -81,7 +84,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         "max_age": _duration(max_age, "--max-age"), "path_aliases": aliases or None,
         "enable_redirect": enable_redirect or None, "max_body_bytes": max_body_bytes,
         "cors_origins": list(cors_origins) or None, "iglu_timeout": _duration(iglu_timeout, "--iglu-timeout"),
-        "threads": threads, **iglu_overrides(**iglu),
+        "threads": threads, "definitions": list(definitions) or None, **iglu_overrides(**iglu),
     }
     settings = Settings.load(overrides)
     app = create_app(settings)

@@ -50,6 +50,7 @@ class Settings:
     iglu_timeout: float = 2.0
     strict: bool = False
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
+    definitions: list[str] = field(default_factory=list)  # GitLab definition folders (config/events, ...)
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
