@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .columns import FILTERABLE
+from .errors import ClientError
 from .operators import DEFAULT, OPERATORS, read_flag, split_operator
 
 # Query parameters that steer an endpoint rather than filter events.
@@ -22,12 +23,8 @@ MAX_TIME_MS = 8_640_000_000_000_000
 Value = str | int | float | bool
 
 
-class FilterError(ValueError):
+class FilterError(ClientError):
     """A filter a user wrote that cannot be understood; the message names it."""
-
-    def __init__(self, message: str, detail: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.detail = detail or {}
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,14 @@ def wait_for(condition: Callable[[], Any], seconds: float = 5.0, interval: float
             return value
         time.sleep(interval)
 
+
+def sql(store: Any, query: str, params: Any = ()) -> list[Any]:
+    """Read a dashboard's SQLite file directly, as another program would (the store keeps its SQL private)."""
+    import sqlite3
+
+    conn = sqlite3.connect(store.path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(query, tuple(params)).fetchall()
+    finally:
+        conn.close()

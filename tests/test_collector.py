@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from snowplow_checks import IGLU_DIRS, bad_row_errors
-from support import LINK_CLICK, PAYLOAD_DATA
+from support import LINK_CLICK, PAYLOAD_DATA, sql
 
 PIXEL_B64 = "R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw=="
 PIXEL = base64.b64decode(PIXEL_B64)
@@ -312,7 +312,7 @@ def test_body_over_2_mib_gets_413_and_a_stored_size_violation(client, app):
     assert row["schema"] == "iglu:com.snowplowanalytics.snowplow.badrows/size_violation/jsonschema/1-0-0"
     assert row["data"]["failure"]["actualSizeBytes"] == len(body)
     assert row["data"]["failure"]["maximumAllowedSizeBytes"] == 2 * 1024 * 1024
-    [stored] = app.config["STORE"].query("SELECT method, path, body_size FROM requests")
+    [stored] = sql(app.config["STORE"], "SELECT method, path, body_size FROM requests")
     assert (stored["method"], stored["path"], stored["body_size"]) == ("POST", TP2, len(body))
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from dashboards import Dashboards, LiveServer, base_settings
 from snowplow_checks import IGLU_DIRS, bad_row_errors
-from support import PAYLOAD_DATA
+from support import PAYLOAD_DATA, sql
 
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 BADROWS = "iglu:com.snowplowanalytics.snowplow.badrows"
@@ -146,12 +146,12 @@ def test_broken_input_is_answered_per_protocol_and_kept_as_a_typed_failure(live_
     assert bad_row["data"]["processor"] == {"artifact": "micro-dashboard", "version": "0.1.0"}
     assert_payload_shape(case.kind, bad_row["data"]["payload"])
 
-    [row] = live_server.store.query("SELECT problems FROM events")
+    [row] = sql(live_server.store, "SELECT problems FROM events")
     problems = json.loads(row["problems"])
     assert any(p["type"] == case.kind and p["path"] == case.field and case.words in p["message"]
                for p in problems), problems
 
-    [stored] = live_server.store.query("SELECT method, path, querystring, body, body_size FROM requests")
+    [stored] = sql(live_server.store, "SELECT method, path, querystring, body, body_size FROM requests")
     assert stored["method"] == case.method
     assert stored["querystring"] == case.path.partition("?")[2]
     if case.status == 200 and case.body is not None:

@@ -31,6 +31,7 @@ from support import (
     WEB_PAGE,
     QuietServer,
     free_port,
+    sql,
     wait_for,
 )
 
@@ -439,7 +440,7 @@ def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_wit
     central = serve(IGLU_CENTRAL)
     first = dashboard(iglu_registries=[central.url])
     track(first, link_click(targetUrl="https://example.com/"))
-    cached = {r["uri"]: r["source"] for r in first.store.query("SELECT uri, source FROM schemas")}
+    cached = {r["uri"]: r["source"] for r in sql(first.store, "SELECT uri, source FROM schemas")}
     assert cached == {LINK_CLICK: central.url}
     first.close()
     central.close()  # the network is gone: the registry's address now refuses connections

@@ -9,10 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from ..filters import INT64_MAX
 from ..store import micro_reads
 from . import incomplete, shapes
-from .events import register_query_errors
 
 bp = Blueprint("micro", __name__, url_prefix="/micro")
-register_query_errors(bp)
 
 # Snowplow Micro's answer to a /micro/ path it does not serve (Routing.scala).
 UNKNOWN_PATH = "Path for micro has to be one of: /events /all /good /bad /reset /iglu"

@@ -12,10 +12,8 @@ from ..filters import FilterError, parse_time
 from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
 from ..store import micro_reads, reads
 from ..store.micro_reads import MicroQuery
-from .events import register_query_errors
 
 bp = Blueprint("micro4", __name__, url_prefix="/micro")
-register_query_errors(bp)
 
 MAX_PAGE_SIZE = 100
 
