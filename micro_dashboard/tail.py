@@ -8,17 +8,17 @@ import sys
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 import requests
 
 DEFAULT_URL = "http://127.0.0.1:9091"
 RECONNECT_SECONDS = 1.0
-BATCH = 500  # pushed events read before their filter is checked in one request
 
 
 class Dashboard:
-    """The HTTP side of a dashboard: check filters, and ask which of some rows match them."""
+    """A dashboard followed with filters: the API checks them once, the live feed applies them to every row."""
 
     def __init__(self, url: str, filters: list[tuple[str, str]]):
         self.url, self.filters = url, filters
@@ -32,14 +32,11 @@ class Dashboard:
         response.raise_for_status()
         return response.json()
 
-    def matching(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Return the rows the filters select, asking the dashboard (the one implementation of the language)."""
-        if not self.filters or not rows:
-            return rows
-        low, high = min(r["id"] for r in rows), max(r["id"] for r in rows)
-        found = self.get([("since", low - 1), ("before", high + 1), ("limit", len(rows))])["events"]
-        ids = {r["id"] for r in found}
-        return [r for r in rows if r["id"] in ids]
+    def websocket_url(self, since: int) -> str:
+        """Return the /ws address that replays and pushes the rows after `since` matching the filters."""
+        scheme, rest = self.url.split("://", 1)
+        query = urlencode([*self.filters, ("since", since)])
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws?{query}"
 
 
 def parse_filters(args: tuple[str, ...], search: str | None) -> list[tuple[str, str]]:
@@ -78,12 +75,6 @@ def line(summary: dict[str, Any]) -> str:
     return text + "  " + click.style("valid", fg="green")
 
 
-def websocket_url(url: str, since: int) -> str:
-    """Return the /ws address for a dashboard URL."""
-    scheme, rest = url.split("://", 1)
-    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws?since={since}"
-
-
 def note(message: str) -> None:
     """Tell the person watching (on stderr, so stdout stays one event per line)."""
     click.echo(click.style(message, dim=True), err=True)
@@ -104,7 +95,9 @@ def tail_command(filters: tuple[str, ...], url: str, search: str | None, as_json
                  since: int | None) -> None:
     """Stream events as they arrive, one line each; FILTERS are the API's, e.g. app_id=web se_action=click.
 
-    Invalid events are shown in red with their reasons. Filters work like the API's query parameters:
+    Invalid events are shown in red with their reasons; an event shown before that changes later (re-checked
+    once its schema could be fetched) is shown again, marked "updated" (with --json: "updated": true).
+    Filters work like the API's query parameters:
     promoted fields (app_id=web), entity fields (gitlab_standard.project_id=7), raw parameters (param.e=se),
     operators (se_label__contains=x), valid=false, has=<entity>.
     """
@@ -123,9 +116,12 @@ def tail_command(filters: tuple[str, ...], url: str, search: str | None, as_json
         follow(dashboard, cursor, as_json)
 
 
-def emit(summary: dict[str, Any], as_json: bool) -> None:
-    """Print one event and flush, so that a pipe sees it at once."""
-    click.echo(json.dumps(summary, ensure_ascii=False) if as_json else line(summary))
+def emit(summary: dict[str, Any], as_json: bool, updated: bool = False) -> None:
+    """Print one event (again, marked, when it changed after it was shown) and flush, so a pipe sees it at once."""
+    if as_json:
+        click.echo(json.dumps({**summary, "updated": True} if updated else summary, ensure_ascii=False))
+    else:
+        click.echo(click.style("updated ", dim=True) + line(summary) if updated else line(summary))
     sys.stdout.flush()
 
 
@@ -136,10 +132,10 @@ def follow(dashboard: Dashboard, cursor: int, as_json: bool) -> None:
     connected_once = False
     while True:
         try:
-            ws = simple_websocket.Client.connect(websocket_url(dashboard.url, cursor))
+            ws = simple_websocket.Client.connect(dashboard.websocket_url(cursor))
         except (simple_websocket.ConnectionError, OSError) as exc:
             if not connected_once:
-                raise click.ClickException(f"cannot open {websocket_url(dashboard.url, cursor)}: {exc}") from None
+                raise click.ClickException(f"cannot open {dashboard.websocket_url(cursor)}: {exc}") from None
             time.sleep(RECONNECT_SECONDS)  # the dashboard is restarting; try again, like tail -F
             continue
         try:
@@ -160,36 +156,27 @@ def stream(ws: Any, dashboard: Dashboard, cursor: int, as_json: bool, reconnecte
     seen = [cursor]  # the last row printed, kept when the connection drops mid-stream
     try:
         return _stream(ws, dashboard, seen, as_json, reconnected), False
-    except (simple_websocket.ConnectionClosed, requests.ConnectionError):
+    except simple_websocket.ConnectionClosed:
         return seen[0], True
 
 
 def _stream(ws: Any, dashboard: Dashboard, seen: list[int], as_json: bool, reconnected: bool) -> int:
-    """Print envelopes, moving `seen[0]` past each batch; return the cursor to reconnect from after a resync."""
+    """Print envelopes, moving `seen[0]` past each event; return the cursor to reconnect from after a resync."""
     # Said as soon as the handshake is done, not on the server's hello: simple-websocket's client leaves a
     # message that came in the same read as the handshake unread until more data arrives, so waiting for
     # the hello could wait until the next event.
     note(f"{'reconnected to' if reconnected else 'tailing'} {dashboard.url} (Ctrl-C to stop)")
-    pending: list[dict[str, Any]] = []
     while True:
-        envelope = pending.pop(0) if pending else json.loads(ws.receive())
+        envelope = json.loads(ws.receive())
         kind = envelope.get("type")
-        if kind == "hello":
-            pass  # counts for a UI; tail has nothing to show until events arrive
-        elif kind == "reset":
+        if kind == "reset":
             note("-- events were deleted --")
         elif kind == "resync":
             note("-- too slow to keep up; catching up --")
             return int(envelope["data"]["since"])
-        elif kind == "event":
-            batch = [envelope["data"]]
-            # Read whatever else already arrived, so a burst costs one filter request rather than one per event.
-            while len(batch) < BATCH and (more := ws.receive(timeout=0)) is not None:
-                other = json.loads(more)
-                if other.get("type") != "event":
-                    pending.append(other)
-                    break
-                batch.append(other["data"])
-            for summary in dashboard.matching(batch):
-                emit(summary, as_json)
-            seen[0] = max(seen[0], batch[-1]["id"])
+        elif kind == "event":  # only rows the filters match are sent
+            emit(envelope["data"], as_json)
+            seen[0] = max(seen[0], envelope["data"]["id"])
+        elif kind == "update":
+            emit(envelope["data"], as_json, updated=True)
+        # hello and pruned carry counts for a UI; tail has nothing to show for them

@@ -1,22 +1,23 @@
 // micro-dashboard's page: a client of /ws (live feed) and the JSON API (/api/...); everything on it can also
 // be had as JSON. This file only wires the modules in static/js together and mounts the view the URL names.
 
-import {applyColumns, drawColumnList, openColumnPicker, setColumns, whenColumnsChange} from './js/columns.js';
+import {applyColumns, drawColumnList, loadColumnNames, openColumnPicker, setColumns, whenColumnsChange}
+  from './js/columns.js';
 import {addTab} from './js/detail.js';
 import {replace} from './js/dom.js';
 import {GITLAB_TAB} from './js/gitlab.js';
 import {wireKeyboard} from './js/keyboard.js';
 import {openDetail, wirePanel} from './js/panel.js';
-import {mountList, togglePause, whenFresh} from './js/rows.js';
-import {readUrl, state, writeUrl} from './js/state.js';
+import {mountList, togglePause} from './js/rows.js';
+import {isFiltered, readUrl, state, writeUrl} from './js/state.js';
 import {showCounts, showPause, showRange} from './js/status.js';
-import {askClear, clearEvents, enrichSoon, feed, loadOlder, reload} from './js/sync.js';
+import {askClear, clearEvents, feed, loadOlder, recountSoon, reload} from './js/sync.js';
 import {chooseMinute, showMinuteChip, statsSoon, whenMinuteChosen} from './js/timeline.js';
 import {mountView, registerView} from './js/views.js';
 
 const $ = (id) => document.getElementById(id);
 const SEARCH_PAUSE_MS = 450; // typing pauses this long before the list follows the search box
-const TIMELINE_TICK_MS = 30e3; // the timeline's "now" moves even when nothing arrives
+const TICK_MS = 30e3; // the timeline's "now" moves even when nothing arrives; a filtered view's totals too
 
 /** A filter changed: remember it in the URL and load the view again. */
 function applyView() {
@@ -73,7 +74,6 @@ function wireButtons() {
 function mountEvents() {
   mountList($('list'), {open: (id) => openDetail(id), nearEnd: () => loadOlder()});
   addTab(GITLAB_TAB, {first: true});
-  whenFresh(enrichSoon);
   whenColumnsChange(reload);
   whenMinuteChosen(applyView);
   readUrl();
@@ -88,13 +88,16 @@ function mountEvents() {
   showPause();
   showCounts();
   writeUrl();
-  reload().then(() => {
-    feed.start();
+  // Which chosen columns every row already carries decides which ones the list asks for.
+  (state.columns.length ? loadColumnNames() : Promise.resolve()).then(reload).then(() => {
     if (state.wantedId && state.byId.has(state.wantedId)) openDetail(state.wantedId);
   });
   // A handle for tests and for the curious: the state, and a way to drop the socket as a network failure would.
   window.microDashboard = {state, feed};
-  setInterval(statsSoon, TIMELINE_TICK_MS);
+  setInterval(() => {
+    statsSoon();
+    if (isFiltered()) recountSoon();
+  }, TICK_MS);
 }
 
 registerView('events', {label: 'Events', mount: mountEvents});

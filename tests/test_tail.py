@@ -9,22 +9,28 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 import requests
 from dashboard_process import dashboard_process
-from support import free_port
+from support import IGLU_CENTRAL, LINK_CLICK, free_port
 
 from micro_dashboard.tail import line
 
 LINE_TIMEOUT = 20  # a guard against hanging when a line never comes, not a measurement
-LINK_CLICK_WITHOUT_TARGET = json.dumps({
-    "schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
-    "data": {"schema": "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1", "data": {}},
-})
+
+
+def link_click(data: dict[str, str]) -> str:
+    """Return the ue_pr of a link_click event with this data."""
+    return json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+                       "data": {"schema": LINK_CLICK, "data": data}})
+
+
+LINK_CLICK_WITHOUT_TARGET = link_click({})
 
 
 class Tail:
@@ -126,6 +132,25 @@ def test_tail_filters_with_the_api_language_and_prints_json(url: str, tails: lis
     shown = [json.loads(tail.next_line()) for _ in range(2)]
     assert [(e["app_id"], e["se_action"]) for e in shown] == [(app, "keep-me"), (app, "keep-me-too")]
     assert shown[0]["id"] < shown[1]["id"] and shown[0]["valid"] is True
+
+
+def test_a_filtered_tail_shows_again_a_row_that_turned_invalid_when_rechecked(
+        make_live_server: Callable[..., Any], serve: Callable[..., Any], tails: list[Tail]):
+    port = free_port()  # the registry's address, down for now
+    live = make_live_server(iglu_registries=[f"http://127.0.0.1:{port}"], iglu_timeout=0.5)
+    app = f"tail-{uuid.uuid4().hex[:6]}"
+    tail = Tail("--url", live.url, "--json", f"app_id={app}")
+    tails.append(tail)
+    tail.wait_until_following()
+    send(live.url, app, e="ue", ue_pr=LINK_CLICK_WITHOUT_TARGET)
+    first = json.loads(tail.next_line())
+    assert (first["valid"], first["unverified"]) == (True, True)
+    serve(IGLU_CENTRAL, port=port)  # the registry comes up on the same address
+    live.app.config["CHECKER"].resolver.forget()  # as if the failed registry's back-off period had passed
+    send(live.url, "someone-else", e="ue", ue_pr=link_click({"targetUrl": "https://example.com/"}))  # not shown
+    again = json.loads(tail.next_line())
+    assert (again["id"], again["updated"], again["valid"], again["unverified"]) == (first["id"], True, False, False)
+    assert 'required property "targetUrl" is missing' in again["problems"][0]["message"]
 
 
 def test_tail_search_and_replay_from_a_row_id(url: str, tails: list[Tail]):

@@ -17,7 +17,7 @@ import requests
 from dashboards import Dashboards, LiveServer
 from playwright.sync_api import Page, expect
 from snowplow_tracker import Emitter, PageView, SelfDescribingJson, StructuredEvent, Subject, Tracker
-from support import CONTEXTS, IGLU_CENTRAL, IGLU_GITLAB, PAYLOAD_DATA, WEB_PAGE, free_port
+from support import CONTEXTS, IGLU_CENTRAL, IGLU_GITLAB, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, WEB_PAGE, free_port
 
 from micro_dashboard.demo import send_demo_burst
 from micro_dashboard.tracking import EventContext, InternalEventsClient, event_context
@@ -223,6 +223,53 @@ def test_search_box_and_url_filter_the_list(live_server: Any, dashboard: Page) -
     dashboard.locator("#search").press("Enter")
     expect(dashboard.locator("#search-error")).to_be_visible(timeout=WAIT_MS)
     expect(dashboard.locator("#search-error")).to_contain_text("bogus")
+
+
+def test_a_filtered_view_follows_the_feed_with_its_columns_and_asks_the_api_nothing(
+        live_server: Any, dashboard: Page) -> None:
+    dashboard.goto(live_server.url + "/?search=app:gitlab&cols=gitlab_standard.realm")
+    expect(dashboard.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    asked: list[str] = []
+    dashboard.on("request", lambda request: asked.append(request.url) if "/api/events" in request.url else None)
+    send_struct(live_server.url, "not-gitlab", app_id="shop")
+    send_internal_events(live_server.url)
+    row = rows(dashboard, "click_button")
+    expect(row).to_have_count(1, timeout=WAIT_MS)
+    expect(row.locator(".c-extra")).to_have_text("saas")  # the extra column came with the pushed row
+    expect(row.locator(".gl")).to_contain_text("p:7")
+    expect(row).to_contain_text("top_bar")  # se_property, from the summary
+    expect(rows(dashboard)).to_have_count(2)
+    expect(rows(dashboard, "not-gitlab")).to_have_count(0)
+    assert asked == []
+
+
+def link_click(data: dict[str, str]) -> dict[str, str]:
+    """Return a tp2 link_click event with this self-describing data."""
+    return {"e": "ue", "aid": "recheck",
+            "ue_pr": json.dumps({"schema": UNSTRUCT, "data": {"schema": LINK_CLICK, "data": data}})}
+
+
+def test_a_row_shown_unverified_turns_invalid_once_its_schema_can_be_checked(
+        make_live_server: Any, serve: Any, page: Page) -> None:
+    port = free_port()  # the registry's address, down for now
+    live = make_live_server(iglu_dirs=[], iglu_registries=[f"http://127.0.0.1:{port}"], iglu_timeout=0.5)
+    open_dashboard(page, live.url)
+    post_tp2(live.url, [link_click({"elementId": "no-target"})])
+    expect(rows(page, "link_click")).to_have_count(1, timeout=WAIT_MS)
+    [first] = requests.get(live.url + "/api/events", timeout=10).json()["events"]
+    shown = page.locator(f'#list .row[data-id="{first["id"]}"]')
+    expect(shown).to_have_class("row unverified")
+    expect(shown.locator(".badge")).to_have_text("unverified")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    serve(IGLU_CENTRAL, port=port)  # the registry comes up on the same address
+    live.app.config["CHECKER"].resolver.forget()  # as if the failed registry's back-off period had passed
+    post_tp2(live.url, [link_click({"targetUrl": "https://example.com/"})])  # its schema is fetched now
+    expect(rows(page, "link_click")).to_have_count(2, timeout=WAIT_MS)
+    expect(shown).to_have_class("row invalid", timeout=WAIT_MS)
+    expect(shown.locator(".badge")).to_have_text("invalid")
+    expect(shown).to_contain_text('required property "targetUrl" is missing')
+    expect(page).to_have_title("1 ✓ 1 ✗ · micro-dashboard")
+    assert page.evaluate("() => window.__sameDocument") is True  # changed in place, not by a reload
 
 
 def test_time_presets_and_a_timeline_minute_filter(live_server: Any, dashboard: Page) -> None:

@@ -1,18 +1,18 @@
 // The list's columns: the built-in ones, the extra ones the reader picks (any field the API knows), and
-// the picker dialog. Extra columns are asked of the API by name; summary fields come with every row.
+// the picker dialog. Extra columns are asked of the API by name; the summary's fields (the server names
+// them in /api/columns) come with every row.
 
 import {api} from './api.js';
 import {h, replace} from './dom.js';
 import {cellText, clock, eventLabel, shortSchema, stamp, status} from './format.js';
-import {GITLAB_COLUMNS, gitlabIds} from './gitlab.js';
+import {gitlabIds} from './gitlab.js';
 import {header, listView} from './rows.js';
 import {saveColumns, state} from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const PICKER_LIMIT = 400; // names listed at once; typing narrows the rest
-export const SUMMARY_FIELDS = new Set(['id', 'event_id', 'valid', 'unverified', 'collector_tstamp', 'schema',
-  'app_id', 'platform', 'event', 'event_name', 'event_vendor', 'name_tracker', 'user_id', 'se_category',
-  'se_action', 'se_label']);
+let summaryFields = new Set(); // what every row carries; until the server says, every chosen column is asked for
+let allColumns = null; // every field the dashboard had seen when the picker first opened
 
 let onChange = () => {}; // told when the columns asked of the API change (the rows must be read again)
 
@@ -21,9 +21,20 @@ export function whenColumnsChange(fn) {
   onChange = fn;
 }
 
-/** Columns to ask the API for: the chosen ones it alone knows, and the compact GitLab ones. */
+/** Ask the server which fields exist and which of them a summary carries; returns every field's name. */
+export async function loadColumnNames() {
+  try {
+    const answer = await api('/api/columns');
+    summaryFields = new Set(answer.summary || []);
+    return answer.columns;
+  } catch {
+    return null; // an older server, or none: the chosen columns are all asked for by name
+  }
+}
+
+/** Columns to ask the API (and the live feed) for: the chosen ones a summary does not carry. */
 export function wantedColumns() {
-  return [...new Set([...state.columns.filter((c) => !SUMMARY_FIELDS.has(c)), ...GITLAB_COLUMNS])];
+  return state.columns.filter((c) => !summaryFields.has(c));
 }
 
 function chip(text, cls, title) {
@@ -33,10 +44,9 @@ function chip(text, cls, title) {
 /** The event cell: what happened, then for structured events the label/property/value and GitLab ids. */
 function eventCell(row) {
   const parts = [h('span', {class: 'ev-name'}, eventLabel(row))];
-  const cols = row.columns || {};
   if (row.se_label) parts.push(chip(row.se_label, 'c-label', 'label'));
-  if (cols.se_property) parts.push(chip(cellText(cols.se_property), 'c-prop', 'property'));
-  if (cols.se_value !== undefined && cols.se_value !== null) parts.push(chip(cellText(cols.se_value), 'c-val', 'value'));
+  if (row.se_property) parts.push(chip(cellText(row.se_property), 'c-prop', 'property'));
+  if (row.se_value !== undefined && row.se_value !== null) parts.push(chip(cellText(row.se_value), 'c-val', 'value'));
   parts.push(gitlabIds(row));
   if (!row.valid && row.problems && row.problems.length) {
     parts.push(h('span', {class: 'ev-problem', title: row.problems.map((p) => p.message).join('\n')},
@@ -59,7 +69,7 @@ const STATUS_COLUMN = {key: 'status', label: 'Status', kind: 'status', width: '9
 
 function extraColumn(name) {
   return {key: name, label: name, kind: 'extra', width: 'minmax(120px, 1.5fr)', render: (r) => {
-    const value = SUMMARY_FIELDS.has(name) ? r[name] : (r.columns || {})[name];
+    const value = summaryFields.has(name) ? r[name] : (r.columns || {})[name];
     const text = cellText(value);
     return h('span', {title: text}, text);
   }};
@@ -88,8 +98,6 @@ export function setColumns(columns) {
   if (wantedColumns().join(',') !== before) onChange();
 }
 
-let allColumns = null;
-
 export async function openColumnPicker() {
   const dialog = $('columns-dialog');
   const filter = $('columns-filter');
@@ -97,11 +105,7 @@ export async function openColumnPicker() {
   dialog.showModal();
   if (!allColumns) {
     replace($('columns-list'), h('p', {class: 'muted'}, 'Loading fields…'));
-    try {
-      allColumns = (await api('/api/columns')).columns;
-    } catch {
-      allColumns = [...SUMMARY_FIELDS];
-    }
+    allColumns = (await loadColumnNames()) || [...summaryFields];
   }
   drawColumnList();
   filter.focus();

@@ -8,22 +8,11 @@ import {cellText} from './format.js';
 export const GITLAB_SCHEMA = /^iglu:com\.gitlab\/gitlab_standard\//;
 // The standard-entity fields a GitLab developer looks for first, in reading order, with their short prefix.
 const GITLAB_IDS = [['user_id', 'u'], ['project_id', 'p'], ['namespace_id', 'ns'], ['plan', '']];
-// Fields every row would like for its compact GitLab line; asked of the API alongside chosen columns.
-export const GITLAB_COLUMNS = ['se_property', 'se_value', 'gitlab_standard.user_id', 'gitlab_standard.project_id',
-  'gitlab_standard.namespace_id', 'gitlab_standard.plan'];
-
-/** Find `<something>gitlab_standard<sep>field` in a row's extra columns, whatever the API calls it. */
-function gitlabColumn(row, field) {
-  const columns = row.columns || {};
-  for (const [name, value] of Object.entries(columns)) {
-    if (/gitlab_standard/.test(name) && name.endsWith('.' + field)) return value;
-  }
-  return undefined;
-}
 
 /** The row's gitlab_standard ids and plan as one compact span (u:1 p:7 ns:42 ultimate), or null. */
 export function gitlabIds(row) {
-  const found = GITLAB_IDS.map(([key, prefix]) => [key, prefix, gitlabColumn(row, key)])
+  const standard = row.gitlab || {}; // the summary carries the ids and plan gitlab_standard sets
+  const found = GITLAB_IDS.map(([key, prefix]) => [key, prefix, standard[key]])
     .filter(([, , v]) => v !== undefined && v !== null && v !== '');
   if (!found.length) return null;
   return h('span', {class: 'gl', title: 'gitlab_standard'},

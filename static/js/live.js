@@ -1,5 +1,6 @@
-// The live feed: a websocket that replays from a cursor, reconnects with backoff, and falls back to
-// polling the JSON API when a socket cannot be opened at all (e.g. a proxy that strips upgrades).
+// The live feed: a websocket that replays from a cursor the rows matching the view's filters, then pushes
+// only those; it reconnects with backoff, and falls back to polling the JSON API when a socket cannot be
+// opened at all (e.g. a proxy that strips upgrades).
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const FAILED_OPENS_BEFORE_POLLING = 3;
@@ -9,24 +10,41 @@ const SHOW_RECONNECTING_AFTER_MS = 800; // a quick reconnect should not flash th
 
 export class LiveFeed {
   /**
-   * handlers: {hello(data), event(summary), reset(counts), pruned({oldest_id, counts}), state(name),
-   *            poll(since) -> Promise<lastId>}
+   * handlers: {hello(data), event(summary), update(summary), reset(counts), pruned({oldest_id, counts}),
+   *            state(name), poll(since) -> Promise}
    * cursor(): the last row id the page has seen, asked on every (re)connect.
+   * query(): the view's filters and columns, as URL parameters for /ws.
    */
-  constructor({handlers, cursor}) {
+  constructor({handlers, cursor, query}) {
     this.handlers = handlers;
     this.cursor = cursor;
+    this.query = query;
+    this.suspended = true; // until start()
     this.socket = null;
     this.failedOpens = 0;
     this.attempt = 0;
     this.state = null;
     this.pollTimer = null;
     this.stateTimer = null;
-    this.stopped = false;
+    this.retryTimer = null;
   }
 
+  /** Connect (again) from the cursor, with the view's current filters. */
   start() {
-    this.connect();
+    this.suspended = false;
+    if (!this.pollTimer) this.connect();
+  }
+
+  /** Close the socket until start(): the view is being read again and will say where to go on from. */
+  suspend() {
+    this.suspended = true;
+    this.closeSocket();
+  }
+
+  closeSocket() {
+    const old = this.socket;
+    this.socket = null; // its close is on purpose: no reconnect
+    if (old) old.close();
   }
 
   setState(name) {
@@ -49,9 +67,13 @@ export class LiveFeed {
   }
 
   connect() {
-    if (this.stopped) return;
+    clearTimeout(this.retryTimer); // this is the reconnect a pending retry would have made
+    if (this.suspended) return;
+    this.closeSocket();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${scheme}//${location.host}/ws?since=${this.cursor()}`;
+    const params = new URLSearchParams(this.query());
+    params.set('since', String(this.cursor()));
+    const url = `${scheme}//${location.host}/ws?${params}`;
     let opened = false;
     let socket;
     try {
@@ -68,7 +90,9 @@ export class LiveFeed {
       this.stopPolling();
       this.setState('live');
     };
-    socket.onmessage = (message) => this.dispatch(message.data);
+    socket.onmessage = (message) => {
+      if (this.socket === socket) this.dispatch(message.data);
+    };
     socket.onclose = () => {
       if (this.socket !== socket) return; // replaced on purpose
       this.socket = null;
@@ -86,21 +110,14 @@ export class LiveFeed {
     const {type, data} = envelope;
     if (type === 'hello') this.handlers.hello(data);
     else if (type === 'event') this.handlers.event(data);
+    else if (type === 'update') this.handlers.update(data);
     else if (type === 'reset') this.handlers.reset(data);
     else if (type === 'pruned') this.handlers.pruned(data);
-    else if (type === 'resync') this.reconnectNow(); // we were too slow: replay from our cursor
-  }
-
-  /** Drop the socket and open a new one at once, resuming from the cursor. */
-  reconnectNow() {
-    const old = this.socket;
-    this.socket = null;
-    if (old) old.close();
-    this.connect();
+    else if (type === 'resync') this.connect(); // we were too slow: replay from our cursor
   }
 
   onSocketGone(wasOpen) {
-    if (this.stopped) return;
+    if (this.suspended) return;
     if (!wasOpen) this.failedOpens += 1;
     if (this.failedOpens >= FAILED_OPENS_BEFORE_POLLING) {
       this.startPolling();
@@ -109,7 +126,7 @@ export class LiveFeed {
     this.setState('reconnecting');
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     this.attempt += 1;
-    setTimeout(() => this.connect(), wasOpen ? Math.min(delay, 250) : delay);
+    this.retryTimer = setTimeout(() => this.connect(), wasOpen ? Math.min(delay, 250) : delay);
   }
 
   /** Poll the API for rows after the cursor; try the socket again now and then. */
@@ -117,6 +134,10 @@ export class LiveFeed {
     if (this.pollTimer) return;
     let sinceSocketTry = 0;
     const tick = async () => {
+      if (this.suspended) {
+        if (this.pollTimer) this.pollTimer = setTimeout(tick, POLL_MS);
+        return;
+      }
       try {
         await this.handlers.poll(this.cursor());
         const cameBack = this.state === 'offline';

@@ -25,12 +25,6 @@ export const model = {
 };
 
 export let listView = null; // the VirtualList, once mounted
-let onFresh = () => {}; // told of rows just shown, to fetch what the live feed does not carry
-
-/** Call `fn(rows)` with the rows each arrival adds to the list. */
-export function whenFresh(fn) {
-  onFresh = fn;
-}
 
 /** Show the rows in `viewport`; events: {open(id), nearEnd()}. */
 export function mountList(viewport, events) {
@@ -61,14 +55,11 @@ export function addRows(list) {
   return added;
 }
 
-/** New rows from the live feed or a catch-up: held back while paused, else shown at the top. */
+/** New rows from the live feed: held back while paused, else shown at the top. */
 export function arrive(list) {
-  const fresh = list.filter((r) => !state.byId.has(r.id));
   if (state.paused) {
     const pendingIds = new Set(state.pending.map((r) => r.id));
-    state.pending.push(...fresh.filter((r) => !pendingIds.has(r.id)));
-    addRows(list.filter((r) => state.byId.has(r.id))); // column updates of shown rows still apply
-    listView.invalidate();
+    state.pending.push(...list.filter((r) => !state.byId.has(r.id) && !pendingIds.has(r.id)));
     showPause();
     return;
   }
@@ -76,7 +67,17 @@ export function arrive(list) {
   state.total += added;
   listView.keepPosition(added);
   showCounts();
-  onFresh(fresh);
+}
+
+/** A row already sent changed on the server (re-validated): show it as it is now; returns it, or null when
+ * it is not loaded here. */
+export function updateRow(summary) {
+  const known = state.byId.get(summary.id) || state.pending.find((r) => r.id === summary.id);
+  if (!known) return null;
+  Object.assign(known, summary);
+  known.rev = (known.rev || 0) + 1; // the list redraws the row
+  listView.invalidate();
+  return known;
 }
 
 /** Show only `list` (a fresh first page). */

@@ -1,12 +1,13 @@
-// Keeping the list in step with the server: the newest page of the view, older pages on scroll, the live
-// feed (websocket, or polling the API when no socket opens), and deletes.
+// Keeping the list in step with the server: the newest page of the view from the API, older pages on scroll,
+// then the live feed, which replays and pushes only the rows matching the view, with its columns (a
+// websocket, or polling the API when no socket opens); and deletes.
 
 import {api} from './api.js';
-import {setColumns, SUMMARY_FIELDS, wantedColumns} from './columns.js';
+import {setColumns, wantedColumns} from './columns.js';
 import {replace} from './dom.js';
 import {LiveFeed} from './live.js';
-import {closeDetail} from './panel.js';
-import {addRows, arrive, dropOlderThan, listView, resetRows} from './rows.js';
+import {closeDetail, openDetail} from './panel.js';
+import {addRows, arrive, dropOlderThan, listView, resetRows, updateRow} from './rows.js';
 import {filterParams, isFiltered, state} from './state.js';
 import {showConnection, showCounts, showSearchError, toast} from './status.js';
 import {refreshStats, statsSoon} from './timeline.js';
@@ -14,80 +15,74 @@ import {refreshStats, statsSoon} from './timeline.js';
 const PAGE = 500; // rows per API page
 const $ = (id) => document.getElementById(id);
 
-function eventsUrl(extra) {
-  const params = filterParams();
+/** The view as query parameters: its filters (none while they are refused) and the extra columns it shows. */
+function viewParams(extra = {}) {
+  const params = state.filterError ? new URLSearchParams() : filterParams();
   for (const [k, v] of Object.entries(extra)) if (v !== null && v !== undefined) params.set(k, String(v));
   const columns = wantedColumns();
   if (columns.length) params.set('columns', columns.join(','));
-  return `/api/events?${params}`;
+  return params;
 }
 
 /** Every row after `since` matching the view, oldest first (paging down with before= when there are many). */
 async function fetchSince(since) {
   const found = [];
   let before = null;
-  let lastId = 0;
   for (;;) {
-    const page = await api(eventsUrl({since, before, limit: PAGE}));
-    lastId = Math.max(lastId, page.last_id || 0);
+    const page = await api(`/api/events?${viewParams({since, before, limit: PAGE})}`);
     found.push(...page.events);
     if (page.events.length < PAGE || !page.next_before) break;
     before = page.next_before;
   }
-  return {events: found.reverse(), lastId};
+  return found.reverse();
 }
 
-/** Load the newest page of the view from the API (after a filter change, a clear, or at start). */
+/** Load the newest page of the view from the API, then follow it live (after a filter change, a clear, or
+ * at start). */
 export async function reload() {
   const generation = ++state.loadGeneration;
-  state.loading = true;
-  state.bufferedLive = [];
+  feed.suspend(); // the old filters' feed must not add rows to the new view
   showSearchError(null);
+  state.filterError = false;
   let page;
   try {
-    page = await api(eventsUrl({limit: PAGE}));
+    page = await api(`/api/events?${viewParams({limit: PAGE})}`);
   } catch (err) {
     if (generation !== state.loadGeneration) return;
-    state.loading = false;
-    if (err.status === 404) {
-      // An older server without the JSON API: the websocket replay alone fills the list.
-      state.apiMissing = true;
-      resetRows([]);
-      return;
-    }
     const badColumn = err.status === 400 && err.body && err.body.detail && err.body.detail.column;
     if (badColumn && state.columns.includes(badColumn)) {
       // A shared URL or an old choice names a field this dashboard has never seen: drop it, keep the view.
       toast(`Unknown column ${badColumn} removed`);
-      setColumns(state.columns.filter((c) => c !== badColumn));
+      setColumns(state.columns.filter((c) => c !== badColumn)); // reloads
       return;
     }
-    if (err.status === 400) showSearchError(err.message);
+    // An older server without the JSON API (404) has the websocket replay alone fill the list.
+    state.apiMissing = err.status === 404;
+    if (err.status === 400) {
+      showSearchError(err.message);
+      state.filterError = true; // the list stays empty; the feed, unfiltered, still brings the counts
+    }
+    state.cursor = 0;
     resetRows([]);
+    feed.start();
     return;
   }
   if (generation !== state.loadGeneration) return; // a newer reload is on its way
-  state.loading = false;
   state.apiMissing = false;
   state.nextBefore = page.next_before;
   state.total = page.total ?? page.events.length;
-  const newest = page.events.length ? page.events[0].id : 0;
-  state.apiCursor = Math.max(newest, isFiltered() ? page.last_id || 0 : newest);
-  if (!state.wsCursor) state.wsCursor = state.apiCursor;
+  state.cursor = page.events.length ? page.events[0].id : 0; // the feed replays whatever matched since
   resetRows(page.events);
-  // Rows the socket delivered while this page was being read.
-  if (isFiltered()) catchUpSoon();
-  else arrive(state.bufferedLive.filter((r) => r.id > state.apiCursor));
-  state.bufferedLive = [];
+  feed.start();
   refreshStats();
 }
 
 export async function loadOlder() {
-  if (state.loadingOlder || !state.nextBefore || state.apiMissing) return;
+  if (state.loadingOlder || !state.nextBefore || state.apiMissing || state.filterError) return;
   state.loadingOlder = true;
   const generation = state.loadGeneration;
   try {
-    const page = await api(eventsUrl({before: state.nextBefore, limit: PAGE}));
+    const page = await api(`/api/events?${viewParams({before: state.nextBefore, limit: PAGE})}`);
     if (generation !== state.loadGeneration) return;
     state.nextBefore = page.next_before;
     addRows(page.events);
@@ -99,75 +94,60 @@ export async function loadOlder() {
   }
 }
 
-let catchUpTimer = null;
-let catchingUp = false;
+const RECOUNT_MS = 1500; // a filtered view asks for the header's totals at most this often
 
-/** A filtered view asks the API which of the rows just committed match it (the socket tells us when). */
-function catchUpSoon() {
-  clearTimeout(catchUpTimer);
-  catchUpTimer = setTimeout(catchUp, 60);
+/** Count a row the feed brought in the header's totals, once (the hello's counts include rows up to its id). */
+function count(row) {
+  if (row.id <= state.helloLastId) return;
+  state.counts.total += 1;
+  state.counts[row.valid ? 'good' : 'bad'] += 1;
 }
 
-async function catchUp() {
-  if (catchingUp) return catchUpSoon();
-  catchingUp = true;
-  const generation = state.loadGeneration;
-  const upTo = state.wsCursor; // committed before this request is made, so it will be seen
-  try {
-    const {events} = await fetchSince(state.apiCursor);
-    if (generation !== state.loadGeneration) return;
-    arrive(events);
-    state.apiCursor = Math.max(state.apiCursor, upTo, ...events.map((r) => r.id));
-  } catch {
-    // The next live event tries again.
-  } finally {
-    catchingUp = false;
-  }
-}
+let recountTimer = null;
 
-let enrichQueue = [];
-let enrichTimer = null;
-
-/** Rows pushed by the socket carry only the summary: fetch the extra columns they should show. */
-export function enrichSoon(rows) {
-  if (state.apiMissing || !rows.length) return;
-  const needs = state.columns.some((c) => !SUMMARY_FIELDS.has(c));
-  enrichQueue.push(...rows.filter((r) => !r.columns && (needs || r.se_category || r.se_action)));
-  if (!enrichQueue.length) return;
-  clearTimeout(enrichTimer);
-  enrichTimer = setTimeout(async () => {
-    const ids = enrichQueue.map((r) => r.id);
-    enrichQueue = [];
+/** A filtered feed brings only the rows that match, so the header's totals of every row are asked for. */
+export function recountSoon() {
+  if (recountTimer) return;
+  recountTimer = setTimeout(async () => {
+    recountTimer = null;
     try {
-      const page = await api(eventsUrl({since: Math.min(...ids) - 1, before: Math.max(...ids) + 1, limit: PAGE}));
-      addRows(page.events.filter((r) => state.byId.has(r.id)));
-      listView.invalidate();
+      state.counts = await api('/micro/all');
+      showCounts();
     } catch {
-      // The row shows its summary; that is enough.
+      // The next event or tick asks again.
     }
-  }, 120);
+  }, RECOUNT_MS);
 }
 
 export const feed = new LiveFeed({
-  cursor: () => state.wsCursor,
+  cursor: () => state.cursor,
+  query: () => viewParams(),
   handlers: {
     hello(data) {
       state.counts = {...data.counts};
       state.helloLastId = data.last_id;
       showCounts();
-      if (isFiltered() && !state.apiMissing) catchUpSoon(); // whatever happened while we were away
     },
     event(row) {
-      state.wsCursor = Math.max(state.wsCursor, row.id);
-      if (row.id > state.helloLastId) {
-        state.counts.total += 1;
-        state.counts[row.valid ? 'good' : 'bad'] += 1;
-      }
-      if (state.loading) state.bufferedLive.push(row);
-      else if (isFiltered() && !state.apiMissing) catchUpSoon();
-      else arrive([row]);
+      state.cursor = Math.max(state.cursor, row.id);
+      if (isFiltered()) recountSoon();
+      else count(row);
+      if (!state.filterError) arrive([row]);
       statsSoon();
       showCounts();
+    },
+    update(row) {
+      const shown = state.byId.get(row.id) || state.pending.find((r) => r.id === row.id);
+      const wasValid = shown ? shown.valid : row.valid;
+      if (!updateRow(row)) return;
+      if (isFiltered()) recountSoon();
+      else if (wasValid !== row.valid) {
+        state.counts.good += row.valid ? 1 : -1;
+        state.counts.bad += row.valid ? -1 : 1;
+      }
+      showCounts();
+      statsSoon();
+      if (state.openId === row.id) openDetail(row.id); // the open panel shows the event as it is now
     },
     reset(counts) {
       // Something was deleted (maybe in another tab): show what is left.
@@ -183,14 +163,11 @@ export const feed = new LiveFeed({
     },
     state: showConnection,
     async poll(since) {
-      const [counts, {events, lastId}] = await Promise.all([api('/micro/all'), fetchSince(
-        isFiltered() ? state.apiCursor : since)]);
+      const [counts, events] = await Promise.all([api('/micro/all'), fetchSince(since)]);
       state.counts = counts;
-      state.helloLastId = Math.max(state.helloLastId, lastId);
-      const newest = Math.max(since, ...events.map((r) => r.id));
-      state.wsCursor = isFiltered() ? Math.max(state.wsCursor, lastId) : newest;
-      state.apiCursor = Math.max(state.apiCursor, newest);
-      arrive(events);
+      state.helloLastId = Infinity; // these counts include every row there is: none is counted again
+      state.cursor = Math.max(since, ...events.map((r) => r.id));
+      if (!state.filterError) arrive(events);
       showCounts();
       statsSoon();
     },
