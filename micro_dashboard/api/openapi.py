@@ -104,6 +104,23 @@ def _api_paths() -> dict[str, Any]:
                                        {"200": _text("One event per line.", "text/tab-separated-values"), **BAD},
                                        FILTERS)},
         "/api/openapi.json": {"get": _op("This document.", {"200": _json("OpenAPI 3.1.")})},
+        **_gitlab_paths(),
+    }
+
+
+def _gitlab_paths() -> dict[str, Any]:
+    now = [_query("now", "Read the metrics as at this time, ISO-8601 or epoch milliseconds (default: now).")]
+    return {
+        "/api/metrics": {"get": _op(
+            "GitLab metrics: every key path with its moving and production readings, and the definitions' problems.",
+            {"200": _json("`{now, configured, version, dirs, metrics, problems}`."), **BAD}, now, tag="gitlab")},
+        "/api/definitions": {"get": _op(
+            "GitLab definitions: the loaded events, metric key paths and problems.",
+            {"200": _json("`{configured, version, dirs, events, metrics, problems}`.")}, tag="gitlab")},
+        "/api/events/{key}/gitlab": {"get": _op(
+            "One event's GitLab checks and the metric key paths it moved.",
+            {"200": _json("`{id, event_id, action, checks, moved}`."), "404": _json("No such event.", ERROR), **BAD},
+            [_path("key", "An event_id (UUID) or a numeric row id."), *now], tag="gitlab")},
     }
 
 
@@ -206,6 +223,7 @@ def document() -> dict[str, Any]:
                  "description": "A local Snowplow collector with Snowplow Micro's API and a query API. " + FILTER_TEXT},
         "tags": [{"name": "api", "description": "The dashboard's own query API."},
                  {"name": "micro", "description": "Snowplow Micro's API (classic and 4.x)."},
+                 {"name": "gitlab", "description": "GitLab's event and metric definitions, read from stored events."},
                  {"name": "collector", "description": "Where trackers send events."}],
         "paths": {**_api_paths(), **_micro_paths(), **_collector_paths()},
         "components": {"schemas": SCHEMAS},
