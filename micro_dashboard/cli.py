@@ -143,3 +143,7 @@ cli.add_command(export_command)
 from .tail import tail_command  # noqa: E402
 
 cli.add_command(tail_command)
+
+from .gitlab.generate import generate_group  # noqa: E402
+
+cli.add_command(generate_group)

@@ -67,6 +67,10 @@ class EventDefinition:
     identifiers: tuple[str, ...]
     additional_properties: tuple[str, ...]
     description: str | None
+    product_group: Any = None
+    product_categories: tuple[str, ...] = ()
+    milestone: Any = None
+    tiers: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the definition as the API sends it."""
@@ -252,7 +256,12 @@ def load_event(path: Path, problems: list[Problem]) -> EventDefinition | None:
                                 f"custom properties ({', '.join(map(str, custom))}) need label and property, or "
                                 "value, declared first (GitLab's event schema)"))
     return EventDefinition(action, file, data.get("internal_events") is True, tuple(str(i) for i in identifiers),
-                           tuple(str(k) for k in declared), data.get("description"))
+                           tuple(str(k) for k in declared), data.get("description"), data.get("product_group"),
+                           _strings(data.get("product_categories")), data.get("milestone"), _strings(data.get("tiers")))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------------
