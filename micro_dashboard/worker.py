@@ -109,9 +109,19 @@ class PipelineWorker:
         schemas, after = self.checker.take_resolved(), 0
         while schemas and (requests := self.store.unverified_requests(schemas, after=after)):
             for request in requests:
-                self.store.redecode(request, self.decode(request))
+                self.store.redecode(request, mark_late(self.decode(request), schemas))
             after = requests[-1].id
 
     def idle(self, timeout: float = 10.0) -> bool:
         """Wait until every acknowledged request is decoded; False if that did not happen within `timeout`."""
         return self.store.wait_decoded(self.store.acknowledged_through, timeout)
+
+
+def mark_late(outcome: Outcome, schemas: set[str]) -> Outcome:
+    """Say in each problem with these schemas that it was found after the event arrived."""
+    for event in outcome.events:
+        for failure in event.failures:
+            for problem in failure.problems:
+                if problem.schema in schemas:
+                    problem.message += " (checked after its schema became available)"
+    return outcome

@@ -118,8 +118,9 @@ def link_click(**data: Any) -> SelfDescribing:
 
 
 def event_row(store: Any, event_id: str) -> dict[str, Any]:
-    """Return the stored event row with its problems decoded."""
-    rows = store.query("SELECT id, valid, unverified, problems FROM events WHERE event_id = ?", (event_id,))
+    """Return the stored event row with its problems decoded, once the pipeline has decoded what was sent."""
+    assert store.wait_decoded(store.acknowledged_through, 10), "the pipeline did not catch up"
+    rows = sql(store, "SELECT id, valid, unverified, problems FROM events WHERE event_id = ?", (event_id,))
     assert len(rows) == 1, f"expected one stored event {event_id}, found {len(rows)}"
     row = dict(rows[0])
     row["problems"] = json.loads(row["problems"] or "[]")
@@ -129,7 +130,8 @@ def event_row(store: Any, event_id: str) -> dict[str, Any]:
 def entities(store: Any, event_id: str) -> list[dict[str, Any]]:
     """Return the stored entities of an event, the self-describing event first."""
     row = event_row(store, event_id)
-    return [dict(r) for r in store.entities_of(row["id"])]
+    return [dict(r) for r in sql(store, "SELECT * FROM entities WHERE event_row = ? ORDER BY kind != 'unstruct', "
+                                        "position", (row["id"],))]
 
 
 def sentences(store: Any, event_id: str) -> list[str]:
@@ -439,7 +441,7 @@ def test_schemas_fetched_over_http_resolve_from_the_database_after_a_restart_wit
     """A restarted dashboard resolves schemas an earlier run fetched over HTTP, with the registry gone."""
     central = serve(IGLU_CENTRAL)
     first = dashboard(iglu_registries=[central.url])
-    track(first, link_click(targetUrl="https://example.com/"))
+    event_row(first.store, track(first, link_click(targetUrl="https://example.com/")))  # decoded, so looked up
     cached = {r["uri"]: r["source"] for r in sql(first.store, "SELECT uri, source FROM schemas")}
     assert cached == {LINK_CLICK: central.url}
     first.close()
