@@ -32,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, STORE=store, HUB=hub, CHECKER=checker, PIPELINE=worker)
 
     from . import collector, live, ui
-    from .api import events, iglu, micro, micro4, openapi
+    from .api import events, iglu, micro, micro_paged, openapi
     from .gitlab import api as gitlab_api
     from .policy import consistency, cors, errors, slots
 
@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     consistency.init_app(app)
 
     app.register_blueprint(collector.bp)
-    app.register_blueprint(micro4.bp)  # its static /micro/events, columns, timeline beat micro's catch-all
+    app.register_blueprint(micro_paged.bp)  # its static /micro/events, columns, timeline beat micro's catch-all
     app.register_blueprint(micro.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(openapi.bp)

@@ -13,7 +13,7 @@ from ..pipeline.fields import FIELDS, expand_json_form, flat_key, to_flat_form
 from ..store import micro_reads, reads
 from ..store.micro_reads import MicroQuery
 
-bp = Blueprint("micro4", __name__, url_prefix="/micro")
+bp = Blueprint("micro_paged", __name__, url_prefix="/micro")
 
 MAX_PAGE_SIZE = 100
 

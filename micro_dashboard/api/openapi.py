@@ -133,7 +133,7 @@ def _micro_paths() -> dict[str, Any]:
     counts = _json("`{total, good, bad}`.")
     list_ = _json("Events in Micro's shape, newest first.", {"type": "array", "items": OBJECT})
     rest = [_path("rest", "The rest of the path.")]
-    micro4 = {"type": "object", "properties": {
+    micro_paged = {"type": "object", "properties": {
         "filters": {"type": "array", "items": OBJECT}, "validEvents": {"type": "boolean"},
         "timeRange": OBJECT, "sorting": OBJECT, "page": INT, "pageSize": INT}}
     return {
@@ -157,7 +157,7 @@ def _micro_paths() -> dict[str, Any]:
         "/micro/events": {"get": _op("Micro 3.0: good and incomplete events, newest first, flattened.", {
             "200": _json("Events in the lossy JSON form; failed ones with `failure` entities.")}, tag="micro"),
                           "post": _op("Micro 4.x: a page of flattened events.", {
-            "200": _json("`{events, totalPages, totalItems}`."), **BAD}, body=micro4, tag="micro")},
+            "200": _json("`{events, totalPages, totalItems}`."), **BAD}, body=micro_paged, tag="micro")},
         "/micro/columns": {"get": _op("Micro 4.x: sorted column names.", {
             "200": _json("Names.", {"type": "array", "items": {"type": "string"}})}, tag="micro")},
         "/micro/timeline": {"post": _op("Micro 4.x: valid and failed counts per bucket.", {
