@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from .pipeline import RawPayload
 from .pipeline.enrich import ANONYMOUS_NUID
+from .snowplow import SNOWPLOW_VENDOR
 
 bp = Blueprint("collector", __name__)
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def with_cookie(response: Response, raw: RawPayload) -> Response:
 @bp.route("/ice.png", methods=["GET"])
 def tp1() -> Response:
     """Collect one event from a pixel request."""
-    return answer(*collect("com.snowplowanalytics.snowplow", "tp1", request.path))
+    return answer(*collect(SNOWPLOW_VENDOR, "tp1", request.path))
 
 
 @bp.route("/r/tp2", methods=["GET"])
@@ -121,7 +122,7 @@ def redirect_tp2() -> Response:
     """Collect a click and redirect to `u`, when redirects are enabled."""
     if not current_app.config["SETTINGS"].enable_redirect:
         return tracking_response("redirects disabled", "text/plain", 404)
-    raw, _ = collect("com.snowplowanalytics.snowplow", "tp2", request.path)
+    raw, _ = collect(SNOWPLOW_VENDOR, "tp2", request.path)
     target = request.args.get("u")
     if not target:
         return tracking_response("missing u parameter", "text/plain", 400)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..pipeline.failures import ATOMIC_SCHEMA, PROCESSOR
+from ..pipeline.failures import PROCESSOR
 from ..pipeline.fields import expand_json_form, to_flat_form
+from ..snowplow import ATOMIC_SCHEMA, CONTEXTS_SCHEMA, FAILURE_SCHEMA
 from ..store import StoredEntity, StoredEvent, StoredFailure
 
-FAILURE_SCHEMA = "iglu:com.snowplowanalytics.snowplow/failure/jsonschema/1-0-0"
-CONTEXTS_SCHEMA = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0"
 # Enrich's `source` of a failure: the part of the event the failing data came from.
 SOURCES = {"unstruct": "unstruct", "context": "contexts"}
 ATOMIC_SOURCE = "atomic_field"

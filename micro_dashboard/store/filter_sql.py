@@ -27,7 +27,6 @@ def sqlite_json_path(parts: tuple[str, ...] | list[str]) -> str:
 
 
 # The name store/micro_reads.py imports (it is not this module's owner's to edit).
-json_path = sqlite_json_path
 
 
 def _ascii_lower(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from ..columns import FILTERABLE
 from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
 from . import Store, StoredEvent
-from .filter_sql import Where, _quote, in_json, join, json_path
+from .filter_sql import Where, _quote, in_json, join, sqlite_json_path
 
 
 def good_events(store: Store, event_type: str | None = None, schema: str | None = None,
@@ -62,7 +62,7 @@ def field_expr(name: str) -> str:
     """Return the SQL expression of a canonical field: its promoted column, else a JSON lookup."""
     if name in PROMOTED_SQL:
         return f"events.{name}"
-    return f"json_extract(events.event_json, '{_quote(json_path([name]))}')"
+    return f"json_extract(events.event_json, '{_quote(sqlite_json_path([name]))}')"
 
 
 def _epoch_ms(text: str) -> int | None:
@@ -81,7 +81,7 @@ def field_in(name: str, values: list[str]) -> Where:
         return in_json("events.collector_tstamp", instants) if instants else ("0", [])
     if name in PROMOTED_SQL:
         return in_json(f"CAST(events.{name} AS TEXT)", values)
-    path = _quote(json_path([name]))
+    path = _quote(sqlite_json_path([name]))
     expr = (f"(CASE json_type(events.event_json, '{path}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
             f"ELSE CAST(json_extract(events.event_json, '{path}') AS TEXT) END)")
     if name in TIMESTAMPS:  # stored as pipeline.fields.iso_timestamp wrote them

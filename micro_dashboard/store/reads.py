@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..filters import Column, EntityField, Filter, Param, Target
+from ..paths import MISSING, walk
 from . import Store, StoredEvent, Summary
 from .filter_sql import Where, compile_filter
 from .models import SUMMARY_COLUMNS
@@ -102,16 +103,8 @@ def stats(store: Store, flt: Filter, start: int, end: int) -> dict[str, Any]:
     }
 
 
-def walk(value: Any, path: tuple[str, ...]) -> Any:
-    """Follow a dotted path into JSON: keys into objects, ASCII digits into arrays; None where it leads nowhere."""
-    for part in path:
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and re.fullmatch(r"[0-9]{1,18}", part) and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
+def _found(value: Any) -> Any:
+    return None if value is MISSING else value
 
 
 def column_values(store: Store, ids: list[int], targets: dict[str, Target]) -> dict[int, dict[str, Any]]:
@@ -137,7 +130,7 @@ def column_values(store: Store, ids: list[int], targets: dict[str, Target]) -> d
             elif isinstance(target, Param):
                 value = params.get(target.key)
             else:
-                value = next((walk(data, target.path) for kind, name, data in entities.get(event.id, [])
+                value = next((_found(walk(data, target.path)) for kind, name, data in entities.get(event.id, [])
                               if (kind == "unstruct" if target.entity == "unstruct" else name == target.entity)),
                              None)
             out[event.id][column] = value
