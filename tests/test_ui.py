@@ -199,6 +199,16 @@ def test_polling_takes_over_when_no_websocket_can_open(live_server: Any, page: P
     expect(page).to_have_title("1 ✓ 0 ✗ · micro-dashboard", timeout=WAIT_MS)
 
 
+def test_the_url_names_the_view_and_an_unknown_one_shows_the_events(live_server: Any, page: Page) -> None:
+    send_struct(live_server.url, "viewed")
+    open_dashboard(page, live_server.url, "?view=events&search=app:ui-test")
+    expect(rows(page, "viewed")).to_have_count(1, timeout=WAIT_MS)
+    assert "view=events" in page.url and "search=app%3Aui-test" in page.url  # kept when the view writes the URL
+    expect(page.locator("#views")).to_be_hidden()  # one view: nothing to switch to
+    open_dashboard(page, live_server.url, "?view=no-such-view")
+    expect(rows(page, "viewed")).to_have_count(1, timeout=WAIT_MS)
+
+
 def test_search_box_and_url_filter_the_list(live_server: Any, dashboard: Page) -> None:
     send_struct(live_server.url, "from-alpha", app_id="alpha")
     send_struct(live_server.url, "from-beta", app_id="beta")

@@ -121,5 +121,6 @@ export function drawColumnList() {
       setColumns(e.target.checked ? [...state.columns, name] : state.columns.filter((c) => c !== name));
     }}),
     h('span', {}, name))),
-  names.length > PICKER_LIMIT ? h('p', {class: 'muted'}, `${names.length - PICKER_LIMIT} more: type to narrow.`) : null);
+  names.length > PICKER_LIMIT
+    ? h('p', {class: 'muted'}, `${names.length - PICKER_LIMIT} more: type to narrow.`) : null);
 }

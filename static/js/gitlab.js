@@ -16,7 +16,8 @@ export function gitlabIds(row) {
     .filter(([, , v]) => v !== undefined && v !== null && v !== '');
   if (!found.length) return null;
   return h('span', {class: 'gl', title: 'gitlab_standard'},
-    found.map(([key, prefix, value]) => h('span', {title: key}, prefix ? `${prefix}:${cellText(value)}` : cellText(value))));
+    found.map(([key, prefix, value]) => h('span', {title: key},
+      prefix ? `${prefix}:${cellText(value)}` : cellText(value))));
 }
 
 /** The GitLab view: the structured event's fields and the ids and plan from gitlab_standard. */

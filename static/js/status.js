@@ -30,7 +30,9 @@ export function showPause() {
   replace(counter, `${state.pending.length} new`);
 }
 
-const CONNECTION_LABELS = {live: 'Live', reconnecting: 'Reconnecting…', polling: 'Live (polling)', offline: 'Offline'};
+const CONNECTION_LABELS = {
+  live: 'Live', reconnecting: 'Reconnecting…', polling: 'Live (polling)', offline: 'Offline',
+};
 const CONNECTION_TITLES = {
   live: 'Connected: events appear the moment they are stored.',
   reconnecting: 'The connection dropped; reconnecting and replaying what was missed.',

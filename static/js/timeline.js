@@ -60,7 +60,8 @@ function drawTimeline(minutes) {
     const total = b.valid + b.invalid;
     return h('button', {
       class: `bar${state.minute === b.start ? ' chosen' : ''}${total ? '' : ' idle'}`,
-      title: `${hhmm(b.start)} — ${b.valid} valid, ${b.invalid} invalid${total ? ' (click to show this minute)' : ''}`,
+      title: `${hhmm(b.start)} — ${b.valid} valid, ${b.invalid} invalid` +
+        (total ? ' (click to show this minute)' : ''),
       dataset: {start: String(b.start)},
       'aria-label': `${hhmm(b.start)}: ${b.valid} valid, ${b.invalid} invalid`,
       onclick: () => chooseMinute(b.start),
