@@ -14,7 +14,9 @@ import requests
 from dashboards import LiveServer
 from snowplow_tracker import Emitter, SelfDescribingJson, StructuredEvent, Tracker
 
-from micro_dashboard.gitlab.counting import week_start
+from micro_dashboard.gitlab.counting import may_change_metrics, week_start
+from micro_dashboard.gitlab.definitions import load
+from micro_dashboard.store import Change
 from micro_dashboard.tracking import InternalEventsClient
 from micro_dashboard.tracking.client import STANDARD_CONTEXT_SCHEMA, build_standard_context
 
@@ -242,3 +244,16 @@ def test_custom_key_filters_are_type_sensitive(send_to, gitlab_definitions, tmp_
     assert sender.metrics()[key]["moving"] == 1
     sender.send("internal_events_cli_used", {**matching, "custom_key3": 13}, user_id="C")
     assert sender.metrics()[key]["moving"] == 2
+
+
+def test_store_changes_say_when_metrics_may_have_moved(send_to, gitlab_definitions):
+    sender = send_to(gitlab_definitions)
+    changes: list[Change] = []
+    sender.server.store.on_change(changes.append)
+    found = load([gitlab_definitions])
+    sender.send("create_merge_request", user_id="A")  # defined, but no metric counts it
+    sender.send("create_ci_runner", user_id="A", project_id=1, namespace_id=10)
+    inserts = [c for c in changes if c.kind == "insert"]
+    assert [may_change_metrics(c, found) for c in inserts] == [False, True]
+    requests.delete(f"{sender.server.url}/api/events", timeout=10)
+    assert may_change_metrics(changes[-1], found) and changes[-1].kind == "delete"

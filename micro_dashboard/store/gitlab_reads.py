@@ -39,7 +39,8 @@ def _filter_sql(key: str, value: Any) -> tuple[str, list[Any]]:
     """Return the condition that one filter pair puts on an events row `e`."""
     if key in ("label", "property"):
         # A non-string filter never equals the string GitLab compares it with (SQLite would cast it).
-        return (f"e.se_{key} = ?", [value]) if isinstance(value, str) else ("0", [])
+        # Unary + keeps SQLite from choosing this column's index over se_action's (a label is rarely selective).
+        return (f"+e.se_{key} = ?", [value]) if isinstance(value, str) else ("0", [])
     if key == "value":
         return ("e.se_value = ?", [value]) if _is_number(value) else ("0", [])
     if isinstance(value, str):
@@ -54,17 +55,20 @@ def _filter_sql(key: str, value: Any) -> tuple[str, list[Any]]:
 
 
 def _rules_sql(rules: Sequence[Rule]) -> tuple[str, list[Any]]:
-    """Return the condition matching any of the rules."""
+    """Return the condition matching any of the rules: the event names through se_action's index, then the rules."""
+    if not rules:
+        return "0", []
+    names = list(dict.fromkeys(name for name, _ in rules))
     parts, params = [], []
     for name, flt in rules:
-        conditions, rule_params = ["e.se_action = ?"], [name]
+        conditions, rule_params = ["+e.se_action = ?"], [name]
         for key, value in flt:
             sql, more = _filter_sql(key, value)
             conditions.append(sql)
             rule_params += more
         parts.append("(" + " AND ".join(conditions) + ")")
         params += rule_params
-    return " OR ".join(parts) or "0", params
+    return f"e.se_action IN ({', '.join('?' * len(names))}) AND ({' OR '.join(parts)})", [*names, *params]
 
 
 def weekly(store: Store, rules: Sequence[Rule], unique: str | None, since_ms: int | None = None,
