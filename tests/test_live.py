@@ -11,7 +11,7 @@ import pytest
 import requests
 import simple_websocket
 
-from micro_dashboard.live import RESERVED_THREADS
+from micro_dashboard.policy.slots import RESERVED_THREADS
 
 PV = {"e": "pv", "p": "web", "tv": "t"}
 
