@@ -170,7 +170,8 @@ def test_the_api_lists_definitions_and_problems(make_app, copy):
     assert weekly["windows"] == {"moving": {"first_week": "2025-12-29", "last_week": "2026-01-05"},
                                  "production": {"first_week": "2025-12-29", "last_week": "2025-12-29"}}
     assert (weekly["moving"], weekly["production"], weekly["kind"]) == (0, 0, "total")
-    assert client.get("/api/metrics?now=soon").status_code == 400
+    for bad in ("soon", "-62135596800000", "9999-12-31T00:00:00Z"):
+        assert client.get("/api/metrics", query_string={"now": bad}).status_code == 400
     assert client.get("/api/events/12345/gitlab").status_code == 404
 
 

@@ -21,6 +21,7 @@ from .definitions import Definitions, DefinitionsSource
 
 bp = Blueprint("gitlab", __name__, url_prefix="/api")
 CONFIG_KEY = "GITLAB_DEFINITIONS"  # app.config key of the app's DefinitionsSource
+NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 1, tzinfo=timezone.utc))
 
 
 def init_app(app: Flask, dirs: list[str]) -> None:
@@ -44,11 +45,14 @@ def _now() -> datetime:
     if not text:
         return utc_now()
     try:
-        ms = parse_time("now", text)
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        now = datetime.fromtimestamp(parse_time("now", text) / 1000, tz=timezone.utc)
     except (FilterError, ValueError, OverflowError, OSError):
-        raise ClientError(f"now must be an ISO-8601 time or epoch milliseconds, not {text!r}",
+        now = None
+    # Windows reach five weeks back and a week ahead: keep them inside the years datetime can count.
+    if now is None or not NOW_RANGE[0] <= now <= NOW_RANGE[1]:
+        raise ClientError(f"now must be an ISO-8601 time or epoch milliseconds between 1970 and 9999, not {text!r}",
                           detail={"parameter": "now"}) from None
+    return now
 
 
 def _header(found: Definitions) -> dict[str, Any]:
