@@ -90,10 +90,12 @@ class Hub:
 
 
 def envelopes_of(change: Change) -> list[dict[str, Any]]:
-    """Return the websocket envelopes of a change: `event` and `update` per row, `reset`, `pruned`."""
+    """Return the websocket envelopes of a change: `event` or `update` per row then `counts`, `reset`, `pruned`."""
     if change.kind in ("insert", "update"):
         kind = "event" if change.kind == "insert" else "update"
-        return [{"type": kind, "data": s.to_json()} for s in change.summaries]
+        # The totals of every row, so that a client whose feed is filtered still shows them without asking.
+        return [*({"type": kind, "data": s.to_json()} for s in change.summaries),
+                {"type": "counts", "data": change.counts}]
     if change.kind == "delete":
         return [{"type": "reset", "data": change.counts}]
     return [{"type": "pruned", "data": {"oldest_id": change.oldest_id, "counts": change.counts}}]

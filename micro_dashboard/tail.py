@@ -179,4 +179,4 @@ def _stream(ws: Any, dashboard: Dashboard, seen: list[int], as_json: bool, recon
             seen[0] = max(seen[0], envelope["data"]["id"])
         elif kind == "update":
             emit(envelope["data"], as_json, updated=True)
-        # hello and pruned carry counts for a UI; tail has nothing to show for them
+        # hello, counts and pruned carry totals for a UI; tail has nothing to show for them

@@ -9,9 +9,9 @@ import {GITLAB_TAB} from './js/gitlab.js';
 import {wireKeyboard} from './js/keyboard.js';
 import {openDetail, wirePanel} from './js/panel.js';
 import {mountList, togglePause} from './js/rows.js';
-import {isFiltered, readUrl, state, writeUrl} from './js/state.js';
+import {readUrl, state, writeUrl} from './js/state.js';
 import {showCounts, showPause, showRange} from './js/status.js';
-import {askClear, clearEvents, feed, loadOlder, recountSoon, reload} from './js/sync.js';
+import {askClear, clearEvents, feed, loadOlder, reload} from './js/sync.js';
 import {chooseMinute, showMinuteChip, statsSoon, whenMinuteChosen} from './js/timeline.js';
 import {mountView, registerView} from './js/views.js';
 
@@ -94,10 +94,7 @@ function mountEvents() {
   });
   // A handle for tests and for the curious: the state, and a way to drop the socket as a network failure would.
   window.microDashboard = {state, feed};
-  setInterval(() => {
-    statsSoon();
-    if (isFiltered()) recountSoon();
-  }, TICK_MS);
+  setInterval(statsSoon, TICK_MS);
 }
 
 registerView('events', {label: 'Events', mount: mountEvents});

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ from .models import (
     Summary,
 )
 from .writer import GroupWriter, Job
+
+
+@dataclass
+class Written:
+    """What one write did, applied to the store's state only once its transaction has committed."""
+
+    kind: str  # request, decoded, redecoded, deleted
+    value: Any = None
+    removed: int = 0  # event rows deleted (by retention or a delete)
+    removed_good: int = 0  # of which valid
+    cleared: bool = False  # everything was deleted
 
 __all__ = ["QUERY_ERRORS", "Change", "Store", "StoredEntity", "StoredEvent", "StoredFailure", "StoredRequest",
            "Summary", "database_busy"]
@@ -60,7 +72,6 @@ class Store:
         self._close_listeners: list[Callable[[], None]] = []
         self._last_age_prune = 0.0
         self._writes_since_prune = 0
-        self._pruned = False  # set by the writer thread when retention deleted rows in the current batch
         self._decoded = threading.Condition()
         if readonly:  # for reading a database another process may be writing (exports): no writer, no DDL
             self._writer = self._group = None
@@ -70,6 +81,8 @@ class Store:
         schema.migrate(self._writer)
         self.acknowledged_through = self._writer.execute("SELECT coalesce(max(id), 0) FROM requests").fetchone()[0]
         self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
+        # Micro's totals, counted once and then kept by the writer thread, so no read or push counts the table.
+        self._counts = self._count_rows(self._writer)
         self._group = GroupWriter(self._writer, self._write_lock, self._after_commit)
 
     def _connect(self) -> sqlite3.Connection:
@@ -126,7 +139,7 @@ class Store:
 
     def save_request(self, raw: RawPayload) -> int:
         """Store a request as received; return its id once it is committed (durable: it may be acknowledged)."""
-        return self._group.submit(lambda conn: ("request", rows.insert_request(conn, raw)))[1]
+        return self._group.submit(lambda conn: Written("request", rows.insert_request(conn, raw))).value
 
     # -- the pipeline's writes ---------------------------------------------------------------------------------
 
@@ -140,27 +153,26 @@ class Store:
         """Store what the pipeline made of some requests and move its cursor past them, in one transaction."""
         last = max(request.id for request, _ in decoded)
 
-        def write(conn: sqlite3.Connection) -> tuple[str, list[Summary]]:
+        def write(conn: sqlite3.Connection) -> Written:
             summaries: list[Summary] = []
             for request, outcome in decoded:
                 # A reset may have deleted the request while it was being decoded: then there is nothing to keep.
                 if conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
                     summaries += rows.insert_outcome(conn, request.id, request.received_at, outcome)
             conn.execute("UPDATE pipeline SET decoded_through = max(decoded_through, ?)", (last,))
-            self._prune(conn)
-            return "decoded", summaries
+            return self._prune(conn, Written("decoded", summaries))
 
-        return self._group.submit(write)[1]
+        return self._group.submit(write).value
 
     def redecode(self, request: StoredRequest, outcome: Outcome) -> list[Summary]:
         """Replace what was decoded from a request (re-validation), keeping its rows' ids; return them."""
 
-        def write(conn: sqlite3.Connection) -> tuple[str, tuple[list[Summary], list[Summary]]]:
+        def write(conn: sqlite3.Connection) -> Written:
             if not conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
-                return "redecoded", ([], [])
-            return "redecoded", rows.replace_outcome(conn, request.id, request.received_at, outcome)
+                return Written("redecoded", ([], []))
+            return Written("redecoded", rows.replace_outcome(conn, request.id, request.received_at, outcome))
 
-        updated, inserted = self._group.submit(write)[1]
+        updated, inserted = self._group.submit(write).value
         return updated + inserted
 
     def unverified_requests(self, schemas: Iterable[str], after: int = 0, limit: int = 500) -> list[StoredRequest]:
@@ -182,25 +194,41 @@ class Store:
             "SELECT DISTINCT schema FROM entities WHERE status = 'unverified'")]
 
     def _after_commit(self, jobs: list[Job]) -> None:
-        requests = [job.result[1] for job in jobs if job.result[0] == "request"]
-        decoded = [s for job in jobs if job.result[0] == "decoded" for s in job.result[1]]
-        updated = [s for job in jobs if job.result[0] == "redecoded" for s in job.result[1][0]]
-        inserted = [s for job in jobs if job.result[0] == "redecoded" for s in job.result[1][1]]
+        done: list[Written] = [job.result for job in jobs]
+        requests = [w.value for w in done if w.kind == "request"]
+        decoded = [s for w in done if w.kind == "decoded" for s in w.value]
+        updated = [s for w in done if w.kind == "redecoded" for s in w.value[0]]
+        inserted = [s for w in done if w.kind == "redecoded" for s in w.value[1]]
         if requests:
             self.acknowledged_through = max(self.acknowledged_through, *requests)
             self._notify(self._request_listeners, self.acknowledged_through)
-        if any(job.result[0] == "decoded" for job in jobs):
+        if any(w.kind == "decoded" for w in done):
             with self._decoded:
                 self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
                 self._decoded.notify_all()
+        self._recount(done, decoded + inserted, bool(updated))
         if decoded or inserted:
-            self._tell(Change("insert", decoded + inserted, decoded_through=self.decoded_through))
+            self._tell(Change("insert", decoded + inserted, counts=self.counts(),
+                              decoded_through=self.decoded_through))
         if updated:
-            self._tell(Change("update", updated))
-        if self._pruned:
-            self._pruned = False
+            self._tell(Change("update", updated, counts=self.counts()))
+        if any(w.removed for w in done if w.kind != "deleted"):
             oldest = self._writer.execute("SELECT coalesce(min(id), 0) FROM events").fetchone()[0]
-            self._tell(Change("pruned", counts=self.counts(self._writer), oldest_id=oldest))
+            self._tell(Change("pruned", counts=self.counts(), oldest_id=oldest))
+        if any(w.kind == "deleted" for w in done):
+            self._tell(Change("delete", counts=self.counts()))
+
+    def _recount(self, done: list[Written], new: list[Summary], updated: bool) -> None:
+        """Keep Micro's totals in step with what was just committed."""
+        if updated or any(w.cleared for w in done):  # rare: re-validation may move rows between sides; a reset
+            self._counts = self._count_rows(self._writer)
+            return
+        counts = self._counts
+        removed, removed_good = sum(w.removed for w in done), sum(w.removed_good for w in done)
+        good = sum(s.valid for s in new) - removed_good
+        counts["total"] += len(new) - removed
+        counts["good"] += good
+        counts["bad"] = counts["total"] - counts["good"]
 
     def wait_decoded(self, request_id: int, timeout: float) -> bool:
         """Wait until the pipeline has decoded every request up to `request_id`; False if it has not by `timeout`."""
@@ -209,8 +237,8 @@ class Store:
 
     # -- retention and deletes ---------------------------------------------------------------------------------
 
-    def _prune(self, conn: sqlite3.Connection) -> None:
-        """Apply retention inside the current write transaction."""
+    def _prune(self, conn: sqlite3.Connection, written: Written) -> Written:
+        """Apply retention inside the current write transaction; note in `written` what it deleted."""
         self._writes_since_prune += 1
         # Finding the cutoff walks max_events index entries, so it runs every few writes: the table may
         # exceed the limit by that many rows for a moment, and a write stays cheap with a large limit.
@@ -219,41 +247,44 @@ class Store:
             cutoff = conn.execute("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?",
                                   (self.max_events,)).fetchone()
             if cutoff:
-                self._pruned |= self._delete_where(conn, "events.id <= ?", [cutoff[0]]) > 0
+                self._delete_where(conn, "events.id <= ?", [cutoff[0]], written)
         if self.max_age and time.monotonic() - self._last_age_prune > 1.0:
             self._last_age_prune = time.monotonic()
             oldest = int((time.time() - self.max_age) * 1000)
-            self._pruned |= self._delete_where(conn, "events.collector_tstamp < ?", [oldest]) > 0
+            self._delete_where(conn, "events.collector_tstamp < ?", [oldest], written)
+        return written
 
-    def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> int:
+    def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any], written: Written) -> None:
         """Delete event rows matching `where`, their entities and failures, and requests left with no rows."""
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, request_id INTEGER)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, request_id INTEGER, "
+                     "valid INTEGER)")
         conn.execute("DELETE FROM doomed")
-        conn.execute(f"INSERT INTO doomed SELECT id, request_id FROM events WHERE {where}", params)
-        count = conn.execute("SELECT count(*) FROM doomed").fetchone()[0]
+        conn.execute(f"INSERT INTO doomed SELECT id, request_id, valid FROM events WHERE {where}", params)
+        count, good = conn.execute("SELECT count(*), coalesce(sum(valid), 0) FROM doomed").fetchone()
+        written.removed += count
+        written.removed_good += good
         if count:
             conn.execute("DELETE FROM entities WHERE event_row IN (SELECT id FROM doomed)")
             conn.execute("DELETE FROM failures WHERE event_row IN (SELECT id FROM doomed)")
             conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed)")
             conn.execute("DELETE FROM requests WHERE id IN (SELECT request_id FROM doomed) "
                          "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
-        return count
 
     def delete(self, flt: Filter | None = None) -> int:
         """Delete the event rows a filter matches (everything, received requests too, without one); tell listeners."""
 
-        def write(conn: sqlite3.Connection) -> tuple[str, int]:
+        def write(conn: sqlite3.Connection) -> Written:
             if not flt:
                 count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
                 for table in ("entities", "failures", "events", "requests"):
                     conn.execute(f"DELETE FROM {table}")
-                return "deleted", count
+                return Written("deleted", cleared=True, removed=count)
             where, params = compile_filter(flt)
-            return "deleted", self._delete_where(conn, where, params)
+            written = Written("deleted")
+            self._delete_where(conn, where, params, written)
+            return written
 
-        count = self._group.submit(write)[1]
-        self._tell(Change("delete", counts=self.counts()))
-        return count
+        return self._group.submit(write).removed
 
     # -- reads -------------------------------------------------------------------------------------------------
 
@@ -280,10 +311,13 @@ class Store:
         row = self.reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         return row[0] if row else 0
 
-    def counts(self, conn: sqlite3.Connection | None = None) -> dict[str, int]:
-        """Return Micro's summary: total, good and bad rows."""
-        good, bad = (conn or self.reader).execute(
-            "SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events").fetchone()
+    def counts(self) -> dict[str, int]:
+        """Return Micro's summary: total, good and bad rows (as of the last commit)."""
+        return dict(self._counts) if not self.readonly else self._count_rows(self.reader)
+
+    @staticmethod
+    def _count_rows(conn: sqlite3.Connection) -> dict[str, int]:
+        good, bad = conn.execute("SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events").fetchone()
         return {"total": good + bad, "good": good, "bad": bad}
 
     def events(self, ids: list[int], full: bool = True) -> list[StoredEvent]:

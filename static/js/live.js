@@ -111,6 +111,7 @@ export class LiveFeed {
     if (type === 'hello') this.handlers.hello(data);
     else if (type === 'event') this.handlers.event(data);
     else if (type === 'update') this.handlers.update(data);
+    else if (type === 'counts') this.handlers.counts(data);
     else if (type === 'reset') this.handlers.reset(data);
     else if (type === 'pruned') this.handlers.pruned(data);
     else if (type === 'resync') this.connect(); // we were too slow: replay from our cursor

@@ -19,7 +19,6 @@ export const state = {
   loadingOlder: false,
   total: 0, // rows matching the current filter, by the API
   counts: {total: 0, good: 0, bad: 0},
-  helloLastId: 0, // the newest row the hello's counts include
   cursor: 0, // the newest row id the list is up to: the live feed goes on from it
   loadGeneration: 0, // which reload is the latest, so an older one's answer is dropped
   filterError: false, // the view's filter was refused: the list stays empty, the feed carries counts only

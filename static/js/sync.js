@@ -94,58 +94,26 @@ export async function loadOlder() {
   }
 }
 
-const RECOUNT_MS = 1500; // a filtered view asks for the header's totals at most this often
-
-/** Count a row the feed brought in the header's totals, once (the hello's counts include rows up to its id). */
-function count(row) {
-  if (row.id <= state.helloLastId) return;
-  state.counts.total += 1;
-  state.counts[row.valid ? 'good' : 'bad'] += 1;
-}
-
-let recountTimer = null;
-
-/** A filtered feed brings only the rows that match, so the header's totals of every row are asked for. */
-export function recountSoon() {
-  if (recountTimer) return;
-  recountTimer = setTimeout(async () => {
-    recountTimer = null;
-    try {
-      state.counts = await api('/micro/all');
-      showCounts();
-    } catch {
-      // The next event or tick asks again.
-    }
-  }, RECOUNT_MS);
-}
-
 export const feed = new LiveFeed({
   cursor: () => state.cursor,
   query: () => viewParams(),
   handlers: {
     hello(data) {
       state.counts = {...data.counts};
-      state.helloLastId = data.last_id;
+      showCounts();
+    },
+    counts(counts) {
+      // Sent after every change, filtered feed or not: the totals of every row there is.
+      state.counts = {...counts};
       showCounts();
     },
     event(row) {
       state.cursor = Math.max(state.cursor, row.id);
-      if (isFiltered()) recountSoon();
-      else count(row);
       if (!state.filterError) arrive([row]);
       statsSoon();
-      showCounts();
     },
     update(row) {
-      const shown = state.byId.get(row.id) || state.pending.find((r) => r.id === row.id);
-      const wasValid = shown ? shown.valid : row.valid;
       if (!updateRow(row)) return;
-      if (isFiltered()) recountSoon();
-      else if (wasValid !== row.valid) {
-        state.counts.good += row.valid ? 1 : -1;
-        state.counts.bad += row.valid ? -1 : 1;
-      }
-      showCounts();
       statsSoon();
       if (state.openId === row.id) openDetail(row.id); // the open panel shows the event as it is now
     },
@@ -165,7 +133,6 @@ export const feed = new LiveFeed({
     async poll(since) {
       const [counts, events] = await Promise.all([api('/micro/all'), fetchSince(since)]);
       state.counts = counts;
-      state.helloLastId = Infinity; // these counts include every row there is: none is counted again
       state.cursor = Math.max(since, ...events.map((r) => r.id));
       if (!state.filterError) arrive(events);
       showCounts();
