@@ -141,6 +141,10 @@ class Store:
         """Store a request as received; return its id once it is committed (durable: it may be acknowledged)."""
         return self._group.submit(lambda conn: Written("request", rows.insert_request(conn, raw))).value
 
+    def save_requests(self, raws: list[RawPayload]) -> list[int]:
+        """Store many requests as received in one transaction (imports and seeding); return their ids."""
+        return self._group.submit(lambda conn: Written("requests", [rows.insert_request(conn, r) for r in raws])).value
+
     # -- the pipeline's writes ---------------------------------------------------------------------------------
 
     def undecoded(self, limit: int = 100) -> list[StoredRequest]:
@@ -195,7 +199,8 @@ class Store:
 
     def _after_commit(self, jobs: list[Job]) -> None:
         done: list[Written] = [job.result for job in jobs]
-        requests = [w.value for w in done if w.kind == "request"]
+        requests = [w.value for w in done if w.kind == "request"] + [max(w.value) for w in done
+                                                                     if w.kind == "requests" and w.value]
         decoded = [s for w in done if w.kind == "decoded" for s in w.value]
         updated = [s for w in done if w.kind == "redecoded" for s in w.value[0]]
         inserted = [s for w in done if w.kind == "redecoded" for s in w.value[1]]
