@@ -2,18 +2,22 @@
  * internal_events.js: GitLab-style internal events from the browser, with no dependencies and no build step.
  *
  *   <script src="http://127.0.0.1:9091/static/internal_events.js" data-environment="development"></script>
- *   InternalEvents.track_event('click_button', {label: 'save', property: 'top', value: 1, custom: 'x'});
+ *   InternalEvents.trackEvent('click_button', {label: 'save', property: 'top', value: 1, custom: 'x'});
  *
- * Each event is a Snowplow structured event (se_ca = category, se_ac = event) carrying the
- * iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8 context (source "gitlab-javascript"; custom properties in
- * `extra`) and a web_page entity, POSTed as a tp2 batch to <collectorUrl>/com.snowplowanalytics.snowplow/tp2.
+ * trackEvent is GitLab's name (app/assets/javascripts/tracking/internal_events.js); track_event is kept as an alias.
+ * Each event is a Snowplow structured event (se_ca = category, se_ac = event) carrying what GitLab's frontend
+ * attaches: the iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8 context (source "gitlab-javascript",
+ * google_analytics_id from the _ga cookie or "", custom properties in `extra`), the
+ * iglu:com.gitlab/gitlab_service_ping/jsonschema/1-0-1 context {event_name, data_source: "redis_hll"} and a
+ * web_page entity, POSTed as a tp2 batch to <collectorUrl>/com.snowplowanalytics.snowplow/tp2.
  *
  * Configure with InternalEvents.configure({collectorUrl, appId, namespace, environment, context: {...}}) or with
  * data-collector-url, data-app-id, data-namespace, data-environment and data-context (JSON) on the script tag.
  * The collector defaults to the origin this script was served from.
  *
  * Declarative tracking: a click anywhere inside [data-event-tracking="<event>"] sends <event> with
- * data-event-label, data-event-property, data-event-value (integer) and data-event-additional (JSON object);
+ * data-event-label, data-event-property, data-event-value (integer) and data-event-additional (JSON object, whose
+ * keys win over the other three, as in GitLab);
  * [data-event-tracking-load="true"] elements send their event once when they appear in the page.
  */
 (function (window, document) {
@@ -27,6 +31,8 @@
   var PAYLOAD_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4';
   var CONTEXTS_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0';
   var STANDARD_SCHEMA = 'iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8';
+  var SERVICE_PING_SCHEMA = 'iglu:com.gitlab/gitlab_service_ping/jsonschema/1-0-1';
+  var GOOGLE_ANALYTICS_ID_COOKIE_NAME = '_ga';
   var WEB_PAGE_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0';
   var TP2_PATH = '/com.snowplowanalytics.snowplow/tp2';
   var EVENT_NAME = /^[a-z0-9_]+$/;
@@ -141,16 +147,30 @@
     return {base: base, extra: extra};
   }
 
+  function cookie(name) {
+    var found = document.cookie.split('; ').filter(function (pair) {
+      return pair.slice(0, name.length + 1) === name + '=';
+    })[0];
+    return found === undefined ? undefined : decodeURIComponent(found.slice(name.length + 1));
+  }
+
   function buildPayload(event, split, category) {
+    // GitLab's getStandardContext: the page's context, then source, google_analytics_id and the merged extra.
+    var gaCookie = cookie(GOOGLE_ANALYTICS_ID_COOKIE_NAME);
     var standard = Object.assign(
-      {environment: config.environment, source: 'gitlab-javascript', context_generated_at: new Date().toISOString()},
+      {environment: config.environment, context_generated_at: new Date().toISOString()},
       config.context,
-      {extra: Object.assign({}, config.context.extra || {}, split.extra)}
+      {
+        source: 'gitlab-javascript',
+        google_analytics_id: gaCookie === undefined ? '' : gaCookie,
+        extra: Object.assign({}, config.context.extra || {}, split.extra)
+      }
     );
     var contexts = {
       schema: CONTEXTS_SCHEMA,
       data: [
         {schema: STANDARD_SCHEMA, data: standard},
+        {schema: SERVICE_PING_SCHEMA, data: {event_name: event, data_source: 'redis_hll'}},
         {schema: WEB_PAGE_SCHEMA, data: {id: pageViewId}}
       ]
     };
@@ -170,8 +190,9 @@
       lang: navigator.language,
       co: JSON.stringify(contexts)
     };
-    if (split.base.label !== undefined) { payload.se_la = split.base.label; }
-    if (split.base.property !== undefined) { payload.se_pr = split.base.property; }
+    // The Snowplow browser tracker leaves out empty strings; so do we.
+    if (split.base.label !== undefined && split.base.label !== '') { payload.se_la = split.base.label; }
+    if (split.base.property !== undefined && split.base.property !== '') { payload.se_pr = split.base.property; }
     if (split.base.value !== undefined) { payload.se_va = String(split.base.value); }
     if (document.referrer) { payload.refr = document.referrer; }
     try {
@@ -225,9 +246,15 @@
     return payload.eid;
   }
 
+  // GitLab's createInternalEventPayload: label, property and value, then data-event-additional spread over them.
   function propertiesFromElement(el) {
     var props = {};
     var data = el.dataset;
+    if (data.eventLabel !== undefined) { props.label = data.eventLabel; }
+    if (data.eventProperty !== undefined) { props.property = data.eventProperty; }
+    // GitLab's parsing: "0" or a non-number becomes undefined.
+    var value = parseInt(data.eventValue, 10) || undefined;
+    if (value !== undefined) { props.value = value; }
     if (data.eventAdditional) {
       try {
         var additional = JSON.parse(data.eventAdditional);
@@ -240,11 +267,6 @@
         console.error('InternalEvents: data-event-additional is not valid JSON, ignoring it', el, e);
       }
     }
-    if (data.eventLabel) { props.label = data.eventLabel; }
-    if (data.eventProperty) { props.property = data.eventProperty; }
-    // GitLab's parsing: "0" or a non-number becomes undefined.
-    var value = parseInt(data.eventValue, 10) || undefined;
-    if (value !== undefined) { props.value = value; }
     return props;
   }
 
@@ -307,10 +329,10 @@
   function mixin() {
     return {
       methods: {
-        track_event: function (event, additionalProperties, category) {
+        trackEvent: function (event, additionalProperties, category) {
           return trackEvent(event, additionalProperties, category);
         },
-        trackEvent: function (event, additionalProperties, category) {
+        track_event: function (event, additionalProperties, category) {
           return trackEvent(event, additionalProperties, category);
         }
       }
@@ -329,8 +351,8 @@
   window.InternalEvents = {
     version: VERSION,
     configure: configure,
-    track_event: trackEvent,
     trackEvent: trackEvent,
+    track_event: trackEvent,
     mixin: mixin,
     flush: flush,
     pageViewId: function () { return pageViewId; }

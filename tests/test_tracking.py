@@ -264,7 +264,8 @@ def test_middleware_fills_the_context_from_headers_in_a_flask_app(
         "extra": {},
     }
     assert {k: data.get(k) for k in expected} == expected
-    assert "namespace_id" not in data
+    # The AI Gateway sends unset fields as null rather than leaving them out.
+    assert "namespace_id" in data and data["namespace_id"] is None
     assert data["context_generated_at"] == seen[0].context_generated_at
 
 
@@ -459,14 +460,16 @@ def offline_client() -> Any:
         (lambda c: c.track_event(""), "event_name '' is invalid"),
         (lambda c: c.track_event("ok", {"label": 5}), "'label' must be a string, got int"),
         (lambda c: c.track_event("ok", {"property": ["x"]}), "'property' must be a string, got list"),
-        (lambda c: c.track_event("ok", {"value": "5"}), "'value' must be a number, got str"),
-        (lambda c: c.track_event("ok", {"value": True}), "'value' must be a number, got bool"),
+        (lambda c: c.track_event("ok", {"value": "five"}), "'value' must be a number or a numeric string, got str"),
+        (lambda c: c.track_event("ok", {"value": "5 apples"}), r"would have sent se_va='5 apples'"),
+        (lambda c: c.track_event("ok", {"value": True}), "'value' must be a number or a numeric string, got bool"),
         (lambda c: c.track_event("ok", {"custom": object()}), "'custom' is not JSON-serializable"),
         (lambda c: c.track_event("ok", ["label"]), "additional_properties must be a dict"),
         (lambda c: c.track_event("ok", category=""), "category must be a non-empty string"),
         (
             lambda c: c.track_event("ok", unknown_field=1),
-            r"unknown field\(s\) 'unknown_field'.*additional_properties",
+            r"unknown field\(s\) 'unknown_field'.*would have sent \{'unknown_field': 1\} at the top level.*"
+            r"additional_properties",
         ),
         (lambda c: c.track_event("ok", project_id="seven"), "project_id must be an integer"),
         (lambda c: c.track_event("ok", namespace_id=-1), "namespace_id must be an integer"),
@@ -546,3 +549,83 @@ def test_a_streamed_body_sees_the_request_context_and_never_leaks_it() -> None:
     assert next(chunks) == b"second"
     response.close()
     assert seen == [7, 7] and current_event_context.get() is None
+
+
+AI_CONTEXT_SCHEMA = "iglu:com.gitlab/ai_context/jsonschema/1-0-1"
+
+
+def ai_context(item: dict[str, Any]) -> dict[str, Any]:
+    """Return the ai_context entity of a /micro/good item."""
+    entities = (item["event"].get("contexts") or {}).get("data", [])
+    (data,) = [e["data"] for e in entities if e["schema"] == AI_CONTEXT_SCHEMA]
+    return data
+
+
+def test_events_carry_what_the_ai_gateway_sends(
+    live_server: Any, make_client: Any, category: str, standard_validator: Draft4Validator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ai_context 1-0-1 beside gitlab_standard, unset fields null, no user_id from the context, a numeric string
+    value, source ai-gateway-python and the environment from AIGW_ENVIRONMENT (the AI Gateway's client)."""
+    monkeypatch.setenv("AIGW_ENVIRONMENT", "staging")
+    client = make_client()
+    with event_context(user_id="dropped", input_tokens=10, output_tokens=5, total_tokens=15):
+        client.track_event("test_ai_gateway_shape",
+                           {"label": "chat", "value": "60", "workflow_id": "w-1", "workflow_type": "chat",
+                            "agent_name": "duo", "cache_read": 2}, category=category)
+    client.track_event("test_ai_gateway_user", {"label": "kw"}, category=category, user_id="kept")
+    assert client.flush()
+    items = {i["event"]["se_action"]: i for i in wait_for_events(live_server.url, in_category(category), 2)}
+    shaped, with_user = items["test_ai_gateway_shape"], items["test_ai_gateway_user"]
+    assert float(shaped["event"]["se_value"]) == 60
+    data = standard_context(shaped)
+    assert_valid_standard(standard_validator, data)
+    assert (data["environment"], data["source"]) == ("staging", "ai-gateway-python")
+    assert "user_id" not in data
+    assert data["project_id"] is None and data["realm"] is None and data["organization_id"] is None
+    assert ai_context(shaped) == {
+        "session_id": "60", "workflow_id": "w-1", "flow_type": "chat", "agent_name": "duo",
+        "input_tokens": 10, "output_tokens": 5, "total_tokens": 15, "ephemeral_5m_input_tokens": None,
+        "ephemeral_1h_input_tokens": None, "cache_read": 2, "cache_creation": None,
+    }
+    assert standard_context(with_user)["user_id"] == "kept"
+    assert ai_context(with_user)["session_id"] is None
+
+
+def test_headers_the_ai_gateway_reads() -> None:
+    """Team member, subject type, organization, root namespace, the legacy Duo Pro namespace header and the
+    tracking context fill the fields the AI Gateway's middleware fills."""
+    context = EventContext.from_headers({
+        "X-Gitlab-Is-Team-Member": "true",
+        "X-Gitlab-Subject-Type": "service_account",
+        "X-Gitlab-Organization-Id": "3",
+        "X-Gitlab-Root-Namespace-Id": "77",
+        "X-Gitlab-User-Id": "u-9",
+        "X-Gitlab-Saas-Duo-Pro-Namespace-Ids": "4,5,4,x",
+        "X-Gitlab-Tracking-Context": '{"lsp_version": "7.1"}',
+    }, environment="test")
+    assert (context.is_gitlab_team_member, context.user_type, context.organization_id) == (True, "service_account", 3)
+    assert (context.ultimate_parent_namespace_id, context.user_id) == (77, "u-9")
+    assert context.feature_enabled_by_namespace_ids == [4, 5]
+    assert context.extra == {"lsp_version": "7.1"}
+    assert context.source == "ai-gateway-python"
+    preferred = EventContext.from_headers({"X-Gitlab-Feature-Enabled-By-Namespace-Ids": "8",
+                                           "X-Gitlab-Saas-Duo-Pro-Namespace-Ids": "4",
+                                           "X-Gitlab-Is-Team-Member": "0", "X-Gitlab-Root-Namespace-Id": "0",
+                                           "X-Gitlab-Tracking-Context": "[1]"})
+    assert preferred.feature_enabled_by_namespace_ids == [8]
+    assert preferred.is_gitlab_team_member is False
+    assert preferred.ultimate_parent_namespace_id is None
+    assert preferred.extra == {}
+
+
+def test_aigw_environment_sets_the_middlewares_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGW_ENVIRONMENT", "production")
+    app = Flask(__name__)
+    app.wsgi_app = InternalEventsMiddleware(app.wsgi_app)
+    app.add_url_rule("/", "context", lambda: {"environment": get_event_context().environment,
+                                              "source": get_event_context().source})
+    assert app.test_client().get("/").json == {"environment": "production", "source": "ai-gateway-python"}
+    assert EventContext().environment == "production"
+    monkeypatch.delenv("AIGW_ENVIRONMENT")
+    assert EventContext().environment == "development"

@@ -291,3 +291,35 @@ def test_invalid_calls_throw_a_clear_error(tracked_page: TrackedPage) -> None:
     assert "is invalid" in errors[0]
     assert "label must be a string" in errors[1]
     assert "value must be a number" in errors[2]
+
+
+SERVICE_PING_SCHEMA = "iglu:com.gitlab/gitlab_service_ping/jsonschema/1-0-1"
+
+
+def test_events_carry_gitlabs_service_ping_context_and_google_analytics_id(tracked_page: TrackedPage) -> None:
+    """As GitLab's frontend: gitlab_service_ping 1-0-1 names the event; google_analytics_id is the _ga cookie or ""."""
+    tracked_page.open("<p>plain page</p>")
+    tracked_page.page.evaluate("() => InternalEvents.trackEvent('browser_without_ga')")
+    (without,) = tracked_page.wait_for(1, named("browser_without_ga"))
+    tracked_page.page.evaluate(
+        """() => { document.cookie = '_ga=GA1.1.123.456; path=/'; InternalEvents.trackEvent('browser_with_ga'); }""")
+    (with_ga,) = tracked_page.wait_for(1, named("browser_with_ga"))
+    assert entities(without, SERVICE_PING_SCHEMA) == [{"event_name": "browser_without_ga", "data_source": "redis_hll"}]
+    assert entities(with_ga, SERVICE_PING_SCHEMA) == [{"event_name": "browser_with_ga", "data_source": "redis_hll"}]
+    assert entities(without, STANDARD_SCHEMA)[0]["google_analytics_id"] == ""
+    assert entities(with_ga, STANDARD_SCHEMA)[0]["google_analytics_id"] == "GA1.1.123.456"
+
+
+def test_data_event_additional_wins_over_label_property_and_value(tracked_page: TrackedPage) -> None:
+    """GitLab spreads data-event-additional over data-event-label/-property/-value, so its keys win."""
+    tracked_page.open(
+        """<button id="both" data-event-tracking="browser_additional_wins" data-event-label="from_label"
+                   data-event-property="from_property" data-event-value="3"
+                   data-event-additional='{"label": "from_additional", "value": 8, "theme": "dark"}'>both</button>"""
+    )
+    tracked_page.page.click("#both")
+    (item,) = tracked_page.wait_for(1, named("browser_additional_wins"))
+    event = item["event"]
+    assert (event["se_label"], event["se_property"], float(event["se_value"])) == ("from_additional",
+                                                                                    "from_property", 8)
+    assert entities(item, STANDARD_SCHEMA)[0]["extra"] == {"theme": "dark"}

@@ -1,4 +1,5 @@
-"""A GitLab-style internal events client (modelled on the AI Gateway's) built on snowplow-tracker."""
+"""A GitLab-style internal events client built on snowplow-tracker, sending what the AI Gateway's
+`InternalEventsClient` (`lib/internal_events/client.py`) sends: gitlab_standard 1-1-8 and ai_context 1-0-1."""
 
 from __future__ import annotations
 
@@ -18,11 +19,18 @@ from micro_dashboard.tracking.context import (
     STANDARD_CONTEXT_SCHEMA,
     check_field_names,
     get_event_context,
+    normalize_field,
 )
 
 logger = logging.getLogger(__name__)
 
+AI_CONTEXT_SCHEMA = "iglu:com.gitlab/ai_context/jsonschema/1-0-1"
 EVENT_NAME_PATTERN = re.compile(r"^[a-z0-9_]+$")
+# A `value` given as a string must read as a number in Snowplow's se_va (the tracker sends it unchanged).
+NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+# ai_context fields the AI Gateway reads from custom properties of the same name (flow_type is workflow_type).
+AI_CONTEXT_EXTRA_FIELDS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "cache_read", "cache_creation")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "total_tokens")
 # Snowplow's limit for se_property; GitLab cuts longer values to 997 characters plus "...".
 MAX_PROPERTY_LENGTH = 1000
 DEFAULT_ENV_PREFIX = "AIGW_INTERNAL_EVENT__"
@@ -40,7 +48,7 @@ class InternalEventAdditionalProperties:
         self,
         label: str | None = None,
         property: str | None = None,  # GitLab's name for se_property
-        value: int | float | None = None,
+        value: int | float | str | None = None,  # a numeric string is sent as it is, like the AI Gateway
         **extra: Any,
     ) -> None:
         self.label = label
@@ -110,10 +118,12 @@ def validate_additional_properties(
                 f"pass {name}=str(...) or send it as a custom property"
             )
     value = props.value
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    numeric_text = isinstance(value, str) and NUMERIC_TEXT.fullmatch(value) is not None
+    if value is not None and not numeric_text and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise ValueError(
-            f"additional property 'value' must be a number, got {type(props.value).__name__} "
-            f"{props.value!r}: pass value=int(...) or send it as a custom property"
+            f"additional property 'value' must be a number or a numeric string, got {type(props.value).__name__} "
+            f"{props.value!r}: the AI Gateway's client would have sent se_va={props.value!r}, which Snowplow "
+            "rejects as not a number; pass value=int(...) or send it as a custom property"
         )
     if props.property is not None and len(props.property) > MAX_PROPERTY_LENGTH:
         props.property = props.property[: MAX_PROPERTY_LENGTH - 3] + "..."
@@ -129,14 +139,32 @@ def validate_additional_properties(
 
 
 def build_standard_context(extra: Mapping[str, Any] | None = None, **context_overrides: Any) -> dict[str, Any]:
-    """Return gitlab_standard data from the current context, overrides, and custom properties in `extra`."""
+    """Return gitlab_standard data as the AI Gateway builds it: the current context without its user_id (null for
+    unset fields), then the overrides (a user_id among them is sent), custom properties merged into `extra`."""
     check_field_names(context_overrides, where="track_event(**context_overrides)")
     context = get_event_context()
     if context_overrides:
         context = context.replace(**context_overrides)
-    merged_extra = {**(context.extra or {}), **(extra or {})}
-    # AI Gateway always sends `extra`, empty or not, so readers can rely on it.
-    return {**context.to_dict(), "extra": merged_extra}
+    data = context.to_dict()
+    for name in context_overrides:
+        data[name] = normalize_field(name, getattr(context, name))
+    # The AI Gateway always sends `extra`, empty or not, so readers can rely on it.
+    data["extra"] = {**(context.extra or {}), **(extra or {})}
+    return data
+
+
+def build_ai_context(value: Any, standard: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ai_context 1-0-1 data as the AI Gateway builds it: the session id from `value`, token counts from
+    the standard context, workflow, flow type, agent and cache counts from its `extra` (null when absent)."""
+    custom = standard.get("extra") or {}
+    return {
+        "session_id": str(value) if value is not None else None,
+        "workflow_id": custom.get("workflow_id"),
+        "flow_type": custom.get("workflow_type"),
+        "agent_name": custom.get("agent_name"),
+        **{name: standard.get(name) for name in TOKEN_FIELDS},
+        **{name: custom.get(name) for name in AI_CONTEXT_EXTRA_FIELDS},
+    }
 
 
 def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -238,7 +266,8 @@ class InternalEventsClient:
             label=props.label,
             property_=props.property,
             value=props.value,
-            context=[SelfDescribingJson(STANDARD_CONTEXT_SCHEMA, standard)],
+            context=[SelfDescribingJson(STANDARD_CONTEXT_SCHEMA, standard),
+                     SelfDescribingJson(AI_CONTEXT_SCHEMA, build_ai_context(props.value, standard))],
         )
         return self._tracker.track(event)
 

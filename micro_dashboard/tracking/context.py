@@ -1,14 +1,19 @@
-"""The GitLab standard context (gitlab_standard 1-1-8) and the context variable carrying it per request."""
+"""The GitLab standard context (gitlab_standard 1-1-8) and the context variable carrying it per request.
+
+Modelled on GitLab's AI Gateway (`lib/internal_events/context.py`, `ai_gateway/api/middleware/internal_event.py`):
+the same headers, the same defaults, and the same fields sent as null when unset."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 STANDARD_CONTEXT_SCHEMA = "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8"
@@ -25,6 +30,23 @@ INT_FIELDS = frozenset(
         "total_tokens",
     }
 )
+
+# The AI Gateway's source name and where it reads its environment (its settings prefix is AIGW_).
+AI_GATEWAY_SOURCE = "ai-gateway-python"
+ENVIRONMENT_VARIABLE = "AIGW_ENVIRONMENT"
+# The fields the AI Gateway's EventContext sends, in its order, null when unset. It never sends user_id from the
+# context (only a user_id passed to track_event); google_analytics_id and feature_category it never sends.
+AI_GATEWAY_FIELDS = (
+    "environment", "source", "realm", "instance_id", "unique_instance_id", "host_name", "instance_version",
+    "global_user_id", "user_type", "context_generated_at", "extra", "is_gitlab_team_member",
+    "feature_enabled_by_namespace_ids", "project_id", "namespace_id", "ultimate_parent_namespace_id", "plan",
+    "correlation_id", "feature_enablement_type", "client_name", "client_version", "client_type", "interface",
+    "input_tokens", "output_tokens", "total_tokens", "model_engine", "model_name", "model_provider",
+    "deployment_type", "organization_id",
+)
+# What pydantic (the AI Gateway's EventContext) reads as a boolean from the team-member header.
+TRUE_HEADER_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
+FALSE_HEADER_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
 
 # Header (lower case) -> standard-context field. Ids among them are parsed as integers.
 HEADER_FIELDS: dict[str, str] = {
@@ -43,7 +65,16 @@ HEADER_FIELDS: dict[str, str] = {
     "x-gitlab-client-name": "client_name",
     "x-gitlab-client-version": "client_version",
     "x-gitlab-interface": "interface",
+    "x-gitlab-user-id": "user_id",
+    "x-gitlab-subject-type": "user_type",
+    "x-gitlab-is-team-member": "is_gitlab_team_member",
+    "x-gitlab-organization-id": "organization_id",
+    "x-gitlab-root-namespace-id": "ultimate_parent_namespace_id",
 }
+# Read when X-Gitlab-Feature-Enabled-By-Namespace-Ids is empty (Duo Pro's older header).
+LEGACY_NAMESPACE_IDS_HEADER = "x-gitlab-saas-duo-pro-namespace-ids"
+# A JSON object of client facts the AI Gateway copies into `extra`; anything else in it is dropped.
+TRACKING_CONTEXT_HEADER = "x-gitlab-tracking-context"
 CORRELATION_HEADERS = ("x-request-id", "x-gitlab-correlation-id")
 MAX_CORRELATION_ID = 64
 
@@ -52,8 +83,8 @@ MAX_CORRELATION_ID = 64
 class EventContext:
     """The fields of iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8; None means "not sent"."""
 
-    environment: str = "development"
-    source: str | None = None
+    environment: str = field(default_factory=lambda: default_environment())
+    source: str | None = AI_GATEWAY_SOURCE
     project_id: int | None = None
     namespace_id: int | None = None
     organization_id: int | None = None
@@ -98,16 +129,17 @@ class EventContext:
         return dataclasses.replace(self, **{k: normalize_field(k, v) for k, v in changes.items()})
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the context as schema-valid JSON data, leaving out unset fields."""
+        """Return the context as the AI Gateway sends it: its fields (null when unset), then any other set field."""
         if not isinstance(self.environment, str) or not self.environment:
             raise ValueError(
                 "environment is required by gitlab_standard: pass environment='development' "
-                "(or configure it on the middleware)"
+                f"(or set {ENVIRONMENT_VARIABLE}, or configure it on the middleware)"
             )
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = {name: normalize_field(name, getattr(self, name)) for name in AI_GATEWAY_FIELDS}
+        data["extra"] = data["extra"] or {}
         for f in fields(self):
             value = normalize_field(f.name, getattr(self, f.name))
-            if value is not None:
+            if f.name not in data and value is not None and f.name != "user_id":
                 data[f.name] = value
         return data
 
@@ -115,10 +147,10 @@ class EventContext:
     def from_headers(
         cls,
         headers: Mapping[str, str] | Iterable[tuple[str, str]],
-        environment: str = "development",
-        source: str | None = None,
+        environment: str | None = None,
+        source: str | None = AI_GATEWAY_SOURCE,
     ) -> EventContext:
-        """Build the context of one request from its X-Gitlab-* headers."""
+        """Build the context of one request from its X-Gitlab-* headers, as the AI Gateway's middleware does."""
         items = headers.items() if isinstance(headers, Mapping) else headers
         lowered = {name.lower(): value for name, value in items}
         values: dict[str, Any] = {}
@@ -130,21 +162,54 @@ class EventContext:
             # GitLab sends the literal string "null" for an absent id.
             if raw == "" or raw.lower() == "null":
                 continue
-            if name in INT_FIELDS:
+            if name == "ultimate_parent_namespace_id":
+                values[name] = _parse_int(raw) or None  # the AI Gateway takes only a positive root namespace id
+            elif name in INT_FIELDS:
                 values[name] = _parse_int(raw)
+            elif name == "is_gitlab_team_member":
+                values[name] = _parse_bool(raw)
             elif name == "feature_enabled_by_namespace_ids":
-                ids = [_parse_int(part) for part in raw.split(",") if part.strip()]
-                values[name] = [i for i in ids if i is not None]
+                values[name] = _parse_ids(raw)
             else:
                 values[name] = raw
+        if not values.get("feature_enabled_by_namespace_ids") and lowered.get(LEGACY_NAMESPACE_IDS_HEADER):
+            values["feature_enabled_by_namespace_ids"] = _parse_ids(lowered[LEGACY_NAMESPACE_IDS_HEADER])
         correlation_id = next((lowered[h] for h in CORRELATION_HEADERS if lowered.get(h)), None)
         return cls(
-            environment=environment,
+            environment=environment or default_environment(),
             source=source,
-            context_generated_at=datetime.now(timezone.utc).isoformat(),
+            extra=_parse_tracking_context(lowered.get(TRACKING_CONTEXT_HEADER)),
+            # The AI Gateway's own form: local time without an offset (the schema asks only for a string).
+            context_generated_at=datetime.now().isoformat(),
             correlation_id=(correlation_id or uuid.uuid4().hex)[:MAX_CORRELATION_ID],
             **{k: v for k, v in values.items() if v is not None},
         )
+
+
+def default_environment() -> str:
+    """Return the environment the AI Gateway would report: AIGW_ENVIRONMENT, else development."""
+    return os.environ.get(ENVIRONMENT_VARIABLE, "").strip() or "development"
+
+
+def _parse_bool(raw: str) -> bool | None:
+    """Read a header flag as pydantic does, treating anything else as absent."""
+    word = raw.strip().lower()
+    return True if word in TRUE_HEADER_WORDS else False if word in FALSE_HEADER_WORDS else None
+
+
+def _parse_ids(raw: str) -> list[int]:
+    """Read a comma list of namespace ids, dropping what is not an id and repeats, as the AI Gateway does."""
+    ids = [_parse_int(part) for part in raw.split(",") if part.strip()]
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def _parse_tracking_context(raw: str | None) -> dict[str, Any]:
+    """Return the tracking-context header's JSON object (empty when absent or not an object)."""
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return {str(k): v for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
 
 def _parse_int(raw: str) -> int | None:
@@ -154,14 +219,15 @@ def _parse_int(raw: str) -> int | None:
 
 
 def check_field_names(values: Mapping[str, Any], where: str) -> None:
-    """Raise ValueError for a key gitlab_standard 1-1-8 would reject."""
+    """Raise ValueError for a key gitlab_standard 1-1-8 would reject, saying what the AI Gateway would send."""
     unknown = sorted(set(values) - EventContext.field_names())
     if unknown:
+        sent = ", ".join(f"{k!r}: {values[k]!r}" for k in unknown)
         raise ValueError(
-            f"unknown field(s) {', '.join(map(repr, unknown))} for {where}: gitlab_standard 1-1-8 has "
-            "additionalProperties: false, so the whole event would be invalid. Put custom data in "
-            "additional_properties (it goes to the context's `extra`) or use one of: "
-            + ", ".join(sorted(EventContext.field_names()))
+            f"unknown field(s) {', '.join(map(repr, unknown))} for {where}: the AI Gateway's client would have "
+            f"sent {{{sent}}} at the top level of gitlab_standard 1-1-8, which has additionalProperties: false, "
+            "so the whole event would be invalid. Put custom data in additional_properties (it goes to the "
+            "context's `extra`) or use one of: " + ", ".join(sorted(EventContext.field_names()))
         )
 
 

@@ -6,7 +6,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
-from micro_dashboard.tracking.context import EventContext, current_event_context
+from micro_dashboard.tracking.context import AI_GATEWAY_SOURCE, EventContext, current_event_context
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -52,7 +52,8 @@ class _ContextBody:
 class InternalEventsMiddleware:
     """Wrap a WSGI app (e.g. Flask's app.wsgi_app) so track_event in a view gets the request's context."""
 
-    def __init__(self, app: WSGIApp, environment: str = "development", source: str | None = None) -> None:
+    def __init__(self, app: WSGIApp, environment: str | None = None, source: str | None = AI_GATEWAY_SOURCE) -> None:
+        """Wrap app; environment defaults to AIGW_ENVIRONMENT (else development), as the AI Gateway configures it."""
         self.app = app
         self.environment = environment
         self.source = source
@@ -71,7 +72,8 @@ class InternalEventsMiddleware:
 class InternalEventsASGIMiddleware:
     """Wrap an ASGI app so track_event in a handler gets the request's context."""
 
-    def __init__(self, app: ASGIApp, environment: str = "development", source: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, environment: str | None = None, source: str | None = AI_GATEWAY_SOURCE) -> None:
+        """Wrap app; environment defaults to AIGW_ENVIRONMENT (else development), as the AI Gateway configures it."""
         self.app = app
         self.environment = environment
         self.source = source
