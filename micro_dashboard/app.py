@@ -32,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, STORE=store, HUB=hub, CHECKER=checker, PIPELINE=worker)
 
     from . import collector, live, ui
-    from .api import events, iglu, micro, micro_paged, openapi
+    from .api import events, iglu, micro, micro_paged, openapi, registries
     from .gitlab import api as gitlab_api
     from .policy import consistency, cors, errors, slots
 
@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
+    app.register_blueprint(registries.bp)
     app.register_blueprint(ui.bp)
     gitlab_api.init_app(app, settings.definitions)  # GitLab definitions (reloaded on change) and their API
     live.init_app(app)

@@ -99,6 +99,9 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
     click.echo(f"  UI         {base}/")
     click.echo(f"  API        {base}/micro/good  {base}/api/events  {base}/api/openapi.json")
     click.echo(f"  database   {settings.db}")
+    from .api.registries import banner_lines, news_lines
+
+    click.echo("\n".join(banner_lines(app)))
     click.echo("Press Ctrl-C to stop.", nl=True)
     sys.stdout.flush()
     # The server runs in its own thread and the signal only sets a flag: an exception raised into the serve
@@ -109,7 +112,8 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
     server.start()
     try:
         while not stopping.wait(0.5):
-            pass
+            for line in news_lines(app):  # a registry that failed, or answers again, is said at once
+                click.echo(line)
     finally:
         server.stop()
         app.config["STORE"].close()

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from .pipeline import RawPayload
 from .pipeline.enrich import ANONYMOUS_NUID
+from .pipeline.failures import OVERSIZED_HEAD
 from .snowplow import SNOWPLOW_VENDOR
 
 bp = Blueprint("collector", __name__)
 log = logging.getLogger(__name__)
+DROPPED_UPLOADS = [0]  # uploads cut short since start (the client went away): logged, never stored
+_dropped_lock = threading.Lock()
 
 PIXEL = base64.b64decode("R0lGODlhAQABAPAAAP///wAAACH5BAUAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_CACHE = "no-cache, no-store, must-revalidate"
@@ -22,6 +27,8 @@ ANONYMOUS_DROPPED_HEADERS = frozenset(["x-forwarded-for", "x-real-ip", "cookie"]
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Two-segment paths that belong to the dashboard itself, never to a webhook vendor.
 RESERVED_VENDORS = frozenset(["micro", "api", "static", "ws"])
+OVERSIZED_KEPT_BYTES = 1024  # of an oversized body, the start that is stored with its real size
+TP1_PATHS = frozenset(["/i", "/ice.png"])
 
 
 def tracking_response(body: bytes | str, mimetype: str, status: int = 200) -> Response:
@@ -53,12 +60,25 @@ def client_ip() -> str:
     return first or request.remote_addr or "unknown"
 
 
+class DroppedUpload(Exception):
+    """The client went away (or stalled past the server's timeout) before its body was complete."""
+
+
 def read_body(limit: int) -> tuple[bytes | None, int]:
-    """Read at most `limit` + 1 bytes of the body; return it and its (declared or read) size."""
+    """Read at most `limit` + 1 bytes of the body; return it (its start when too big) and its real size.
+
+    A declared size over the limit is refused without reading: the body may never come (Content-Length: 2 GiB)."""
     declared = request.content_length
     if declared is not None and declared > limit:
-        return request.stream.read(1024), declared
-    data = request.stream.read(limit + 1)
+        return None, declared
+    try:
+        data = request.stream.read(limit + 1)
+    except (OSError, ValueError) as exc:  # a timeout, a reset, a broken chunk
+        raise DroppedUpload(f"{exc!r} after part of the body") from exc
+    if declared is not None and len(data) < declared:
+        raise DroppedUpload(f"the body ended after {len(data)} of {declared} bytes")
+    if len(data) > limit:  # chunked, no declared size: keep the start, as for any oversized request
+        return data[:OVERSIZED_KEPT_BYTES], len(data)
     return (data if data or request.method == "POST" else None), len(data)
 
 
@@ -81,9 +101,18 @@ def raw_payload(vendor: str, version: str, path: str, limit: int) -> RawPayload:
 def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
     """Store the current request as received; return it and whether it was within the size limit.
 
-    Nothing else runs here: the pipeline worker decodes it after the tracker has its answer."""
+    Nothing else runs here: the pipeline worker decodes it after the tracker has its answer. A body cut short
+    (the client went away mid-upload) is not the tracker's data and was never acknowledged, so the tracker
+    sends it again: it is logged and counted as dropped, never stored as an empty request."""
     limit = current_app.config["SETTINGS"].max_body_bytes
-    raw = raw_payload(vendor, version, path, limit)
+    try:
+        raw = raw_payload(vendor, version, path, limit)
+    except DroppedUpload as exc:
+        with _dropped_lock:
+            DROPPED_UPLOADS[0] += 1
+        log.warning("dropped %s %s from %s: %s (nothing stored; a tracker sends it again)", request.method,
+                    request.path, request.remote_addr, exc)
+        abort(400, f"the connection dropped mid-upload: {exc}")
     try:
         current_app.config["STORE"].save_request(raw)
     except Exception:  # the database refuses writes: 503, so that the tracker sends it again
@@ -119,16 +148,33 @@ def tp1() -> Response:
 
 @bp.route("/r/tp2", methods=["GET"])
 def redirect_tp2() -> Response:
-    """Collect a click and redirect to `u`, when redirects are enabled."""
+    """Collect a click and redirect to `u`, when redirects are enabled.
+
+    An open redirect by design (as Snowplow's collector): any http(s) URL, on any host. A target that is not one
+    (another scheme, a scheme-relative `//host`, control characters) is refused with a 400 before anything is
+    stored, so no answer is ever a 500 after storing and a retry never duplicates the click."""
     if not current_app.config["SETTINGS"].enable_redirect:
         return tracking_response("redirects disabled", "text/plain", 404)
-    raw, _ = collect(SNOWPLOW_VENDOR, "tp2", request.path)
     target = request.args.get("u")
     if not target:
         return tracking_response("missing u parameter", "text/plain", 400)
+    if not redirect_target_allowed(target):
+        return tracking_response("u must be an absolute http or https URL", "text/plain", 400)
+    raw, _ = collect(SNOWPLOW_VENDOR, "tp2", request.path)
     response = tracking_response("", "text/plain", 302)
     response.headers["Location"] = target
     return with_cookie(response, raw)
+
+
+def redirect_target_allowed(target: str) -> bool:
+    """Say whether `u` is an absolute http(s) URL with a host and no control characters (no header injection)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return False
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 @bp.route("/<vendor>/<version>", methods=["GET", "POST"])
@@ -160,3 +206,33 @@ def preflight() -> Response | None:
 def health() -> Response:
     """Report liveness."""
     return Response("ok", mimetype="text/plain")
+
+
+def vendor_version_of(path: str) -> tuple[str | None, str | None]:
+    """Return the vendor and version a collector path names (tp1's /i, tp2, /<vendor>/<version>), else Nones."""
+    if path in TP1_PATHS:
+        return SNOWPLOW_VENDOR, "tp1"
+    if path == "/r/tp2":
+        return SNOWPLOW_VENDOR, "tp2"
+    parts = path.strip("/").split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 and parts[0] not in RESERVED_VENDORS else (None, None)
+
+
+def oversized_recorder(app: Flask):
+    """Return the server's hook that stores a request whose line or headers were over Snowplow's caps."""
+
+    def record(part: str, method: str, target: str, headers: list[tuple[str, str]], size: int, start: bytes,
+               peer: str) -> None:
+        path, _, query = target.partition("?")
+        path = path[:OVERSIZED_KEPT_BYTES]
+        vendor, version = vendor_version_of(path)
+        named = {k.lower(): v for k, v in headers}
+        raw = RawPayload(
+            method=method, path=path, vendor=vendor, version=version, querystring=query[:OVERSIZED_KEPT_BYTES],
+            body=start, body_size=size, content_type=OVERSIZED_HEAD + part, headers=headers, ip=peer,
+            useragent=named.get("user-agent"), referer=named.get("referer"),
+            hostname=named.get("host", "").rsplit(":", 1)[0], network_userid=None,
+            timestamp=int(time.time() * 1000))
+        app.config["STORE"].save_request(raw)
+
+    return record

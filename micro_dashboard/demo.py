@@ -210,6 +210,37 @@ def send_demo_burst(collector_url: str = DEFAULT_URL) -> dict[str, int]:
     return dict(counts)
 
 
+# The invalid examples _send_invalid_events sends, and the search (the API's search= language) that finds each.
+INVALID_EXAMPLES = (
+    ("an event with an unknown schema", f"schema:{UNKNOWN_SCHEMA}"),
+    ("a link_click without its required targetUrl", "link_click.elementId:link-without-target"),
+)
+
+
+def _api(base: str, path: str, **params: Any) -> Any:
+    """GET one of the dashboard's API answers; None when it gives none (not a micro-dashboard, a token, ...)."""
+    try:
+        response = requests.get(base + path, params=params, timeout=30)
+    except requests.RequestException:
+        return None
+    return response.json() if response.ok else None
+
+
+def unchecked_invalid_examples(base: str, since: int) -> list[str] | None:
+    """Say, for each invalid example sent after row `since` that could not be checked, why; None if unknown."""
+    unchecked = []
+    for label, search in INVALID_EXAMPLES:
+        page = _api(base, "/api/events", search=search, since=since, limit=10)
+        if page is None:
+            return None
+        for row in page["events"]:
+            if row["valid"] and row["unverified"]:
+                detail = _api(base, f"/api/events/{row['id']}") or {}
+                notes = [e["note"] for e in detail.get("entities", []) if e.get("status") == "unverified" and e["note"]]
+                unchecked.append(f"{label}: {'; '.join(notes) or 'its schema could not be checked'}")
+    return unchecked
+
+
 @click.command("demo")
 @click.option(
     "--url",
@@ -230,6 +261,7 @@ def demo_command(url: str) -> None:
         ) from None
     # snowplow-tracker logs every request at INFO; the summary below is what a user wants to see.
     logging.getLogger("snowplow_tracker.emitters").setLevel(logging.WARNING)
+    before = _api(base, "/api/events", limit=1)
     counts = send_demo_burst(base)
     failed = counts.pop("failed_events", 0) + counts.pop("failed_requests", 0)
     total = counts.pop("total_events", 0)
@@ -239,3 +271,17 @@ def demo_command(url: str) -> None:
     if failed:
         click.echo(f"{failed} event(s) or request(s) were not accepted by the collector.", err=True)
     click.echo(f"Open {base}/ to see them.")
+    unchecked = unchecked_invalid_examples(base, before["last_id"]) if before is not None else None
+    if unchecked:
+        # Offline, the invalid examples would pass as unverified: a suite run like this must not look green.
+        registries = _api(base, "/api/registries") or {}
+        down = registries.get("unreachable") or []
+        click.echo(f"warning: {len(unchecked)} of the {len(INVALID_EXAMPLES)} invalid examples could not be checked "
+                   "against their schemas, so they show as unverified, not invalid:", err=True)
+        for line in unchecked:
+            click.echo(f"  {line}", err=True)
+        if down:
+            click.echo(f"Unreachable Iglu registries: {', '.join(down)}.", err=True)
+        if registries.get("fixes"):
+            click.echo(f"Fix: {registries['fixes']}.", err=True)
+        click.get_current_context().exit(1)

@@ -76,6 +76,11 @@ class Valid:
 
 
 @dataclass(frozen=True)
+class Unverified:
+    """The event is valid as far as it was checked, but a schema of it could not be checked (no registry answered)."""
+
+
+@dataclass(frozen=True)
 class Text:
     """Free text somewhere in the raw payload or the decoded event."""
 
@@ -96,7 +101,7 @@ class Not:
     clause: Clause
 
 
-Clause = Condition | Has | Valid | Text | AnyOf | Not
+Clause = Condition | Has | Valid | Unverified | Text | AnyOf | Not
 
 
 @dataclass
@@ -238,7 +243,7 @@ _TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|([^\s:"]+):(?:"([^"]*)"|(\S*))|(\S+))'
 
 
 def parse_search(text: str) -> Filter:
-    """Parse the search box: `app:x event:x schema:x is:valid has:e e.f:v param.k:v -neg "phrase" words`."""
+    """Parse the search box: `app:x event:x schema:x is:valid|invalid|unverified has:e e.f:v -neg "phrase" words`."""
     out = Filter()
     pos = 0
     while pos < len(text):
@@ -273,8 +278,11 @@ def search_token(token: str, key: str, value: str) -> Clause:
     if key == "schema":
         return Condition(Column("schema"), "contains", value)
     if key == "is":
+        if value == "unverified":
+            return Unverified()
         if value not in ("valid", "invalid"):
-            raise FilterError(f"search token {token!r}: use is:valid or is:invalid", {"token": token})
+            raise FilterError(f"search token {token!r}: use is:valid or is:invalid, or is:unverified for events "
+                              "whose schemas could not be checked", {"token": token})
         return Valid(value == "valid")
     if key == "has":
         return Has(value)

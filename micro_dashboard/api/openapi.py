@@ -41,7 +41,8 @@ FILTERS = [
     _query("to", "Latest collector_tstamp, ISO-8601 or epoch milliseconds."),
     _query("has", "Only events carrying this entity (schema name); repeatable."),
     _query("q", "Free text over the raw payload and the decoded event."),
-    _query("search", "The search box: app:x event:x schema:x is:valid has:e e.f:v param.k:v -neg \"phrase\"."),
+    _query("search", "The search box: app:x event:x schema:x is:valid is:invalid is:unverified has:e e.f:v param.k:v "
+                      "-neg \"phrase\"."),
 ]
 INT = {"type": "integer"}
 
@@ -97,6 +98,12 @@ def _api_paths() -> dict[str, Any]:
         "/api/stats": {"get": _op("Counts by validity, event, app, schema, and per minute over from..to.",
                                   {"200": _json("The counts."), **BAD}, FILTERS)},
         "/api/columns": {"get": _op("Column names a list can show.", {"200": _json("The names.")})},
+        "/api/registries": {"get": _op(
+            "The configured Iglu registries, in the order they are asked, each `ok`, `unreachable` (with `reason` "
+            "and `since`) or `not asked yet`; `unverified` counts the stored events whose schemas could not be "
+            "checked.",
+            {"200": _json("`{registries: [{name, location, kind, state, reason, since}], unreachable, unverified, "
+                          "strict, fixes}`.")})},
         "/api/export.ndjson": {"get": _op("Stream matching events as NDJSON (canonical JSON form), oldest first.",
                                           {"200": _text("One event per line.", "application/x-ndjson"), **BAD},
                                           FILTERS)},

@@ -144,6 +144,33 @@ class Resolver:
         """Say where the schema for `uri` comes from (or why it does not resolve)."""
         return self.lookup(uri).where()
 
+    def registry_states(self) -> list[dict[str, Any]]:
+        """Say, reading only, what each registry last did: answered ("ok"), failed ("unreachable"), or nothing yet."""
+        with self._lock:
+            down = {name: why for name, (_retry, why) in self._down.items()}
+            # get() in the maps' own order marks each entry used in that same order: their order is unchanged.
+            resolved = [self._resolved.get(uri) for uri in self._resolved]
+            answered = {hit[1] for hit in resolved if hit is not None and not hit[2]}
+            failed: dict[str, str] = {}
+            failed_at: dict[str, str] = {}
+            for uri, name in self._attempts:
+                attempts = self._attempts.get((uri, name)) or _Attempts()
+                for error in attempts.errors:
+                    if error["error"] == "NotFound":
+                        answered.add(name)
+                    else:
+                        failed[name] = error["message"]
+                        failed_at[name] = max(failed_at.get(name, ""), attempts.last)
+        states = []
+        for registry in self.registries:
+            name = registry.name
+            # A registry in its back-off failed last; one that never answered but failed is still down.
+            why = down.get(name) or (failed.get(name) if name not in answered else None)
+            state = "unreachable" if why else "ok" if name in answered else "not asked yet"
+            states.append({"name": name, "location": registry.location, "kind": registry.kind, "state": state,
+                           "reason": why or None, "failed_at": (failed_at.get(name) or None) if why else None})
+        return states
+
     def forget(self, uri: str | None = None) -> None:
         """Drop remembered answers (one URI's, or all and the back-offs) so the next lookup asks again."""
         with self._lock:

@@ -24,6 +24,8 @@ def process(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Outcome:
     """Decode every event in a raw request, checking self-describing data with `checker`."""
+    if (part := failures.oversized_head(raw)) is not None:
+        return Outcome([], [failures.size_violation(raw, failures.HEAD_LIMITS[part], part)])
     if raw.body_size > max_body_bytes:
         return Outcome([], [failures.size_violation(raw, max_body_bytes)])
     try:

@@ -90,17 +90,32 @@ def protocol_violation(raw: RawPayload, problems: list[Problem]) -> Failure:
     return bad_row("tracker_protocol_violations", failure, collector_payload(raw), problems)
 
 
-def size_violation(raw: RawPayload, limit: int) -> Failure:
-    """Record that a request body was over the size limit."""
-    expectation = f"the request body may be at most {limit} bytes; it was {raw.body_size}"
+# Snowplow's collector caps a request line at 20 KiB and its headers at 40 KiB. A request over either cap is stored
+# as a truncated copy of its head (`body`, typed `message/http; oversized=<part>`) with its real size (`body_size`).
+HEAD_LIMITS = {"request-line": 20 * 1024, "headers": 40 * 1024}
+OVERSIZED_HEAD = "message/http; oversized="
+LARGEST_REPORTED_SIZE = 2**30  # size_violation 1-0-0's maximum for actualSizeBytes; the sentence says the real size
+
+
+def oversized_head(raw: RawPayload) -> str | None:
+    """Return which part of a stored request's head was over its cap ("request-line", "headers"), if any."""
+    if raw.content_type and raw.content_type.startswith(OVERSIZED_HEAD):
+        part = raw.content_type[len(OVERSIZED_HEAD):]
+        return part if part in HEAD_LIMITS else None
+    return None
+
+
+def size_violation(raw: RawPayload, limit: int, part: str = "body") -> Failure:
+    """Record that a request's body (or request line, or headers) was over its size limit."""
+    expectation = f"the request {part.replace('-', ' ')} may be at most {limit} bytes; it was {raw.body_size}"
     failure = {
         "timestamp": iso_timestamp(raw.timestamp),
         "maximumAllowedSizeBytes": limit,
-        "actualSizeBytes": raw.body_size,
+        "actualSizeBytes": min(raw.body_size, LARGEST_REPORTED_SIZE),
         "expectation": expectation,
     }
     start = (body_text(raw.body) or "")[:1000]
-    return bad_row("size_violation", failure, start, [Problem("body", expectation)])
+    return bad_row("size_violation", failure, start, [Problem(part, expectation)])
 
 
 def format_violation(raw: RawPayload, message: str) -> Failure:

@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Valid
+from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Unverified, Valid
 from ..operators import OPERATORS, Where
 from ..paths import steps
 
@@ -213,6 +213,9 @@ def compile_clause(clause: Clause) -> Where:
         return _condition(clause)
     if isinstance(clause, Valid):
         return "(events.valid = ?)", [int(clause.value)]
+    if isinstance(clause, Unverified):
+        # As /api/stats counts them: an event found invalid is invalid, whatever could not be checked besides.
+        return "(events.valid = 1 AND events.unverified = 1)", []
     if isinstance(clause, Has):
         if clause.entity == "unstruct":
             return "EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.kind = 'unstruct')", []
