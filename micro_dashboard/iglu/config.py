@@ -18,7 +18,7 @@ class ResolverConfigError(ValueError):
 
 
 def read_resolver_config(
-    config: dict[str, Any] | str | Path, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
+    config: dict[str, Any] | str | Path, timeout: float = DEFAULT_TIMEOUT
 ) -> tuple[list[Registry], float | None]:
     """Return the registries a resolver config names and its cacheTtl in seconds (None: keep forever).
 
@@ -68,7 +68,7 @@ def _load_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], P
 
 
 def _registry_from_config(
-    repo: Any, index: int, base: Path, timeout: float | tuple[float, float]
+    repo: Any, index: int, base: Path, timeout: float
 ) -> Registry:
     """Build one registry from a resolver-config repository entry."""
     where = f"repositories[{index}]"

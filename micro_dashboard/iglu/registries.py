@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import requests
-
+from micro_dashboard.iglu.fetch import FetchError, TooLarge, fetch
 from micro_dashboard.iglu.keys import SchemaKey
+from micro_dashboard.iglu.limits import MAX_SCHEMA_BYTES
 
+# Seconds a registry has for its whole answer (not per read), from connecting to the last byte.
 DEFAULT_TIMEOUT = 2.0
 # Snowplow's bad-row schema caps a RepoFailure message at 256 characters.
 MAX_MESSAGE = 256
@@ -20,7 +21,9 @@ MAX_MESSAGE = 256
 class Lookup:
     """What one registry answered for one schema key."""
 
-    status: Literal["found", "not_found", "error"]
+    # "refused": the registry answered, with a schema micro-dashboard will not read (too large, nested too deeply
+    # to parse): that schema's problem, so the registry is not backed off as it is for an "error".
+    status: Literal["found", "not_found", "error", "refused"]
     schema: dict[str, Any] | None = None
     message: str | None = None  # why it is an error: "connection refused", "timed out after 2 s", ...
 
@@ -88,11 +91,19 @@ class EmbeddedRegistry(Registry):
         """Read the schema file for `key`, if there is one."""
         file = self.root.joinpath(key.vendor, key.name, key.format, key.version)
         try:
-            text = file.read_text(encoding="utf-8")
+            with file.open("rb") as opened:
+                data = opened.read(MAX_SCHEMA_BYTES + 1)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return Lookup("not_found")
         except OSError as exc:
             return Lookup("error", message=_clip(f"cannot read {file}: {exc.strerror or exc}"))
+        if len(data) > MAX_SCHEMA_BYTES:
+            return Lookup("refused", message=_clip(f"{file} is more than the {MAX_SCHEMA_BYTES:,} bytes a schema "
+                                                   "may be"))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return Lookup("error", message=_clip(f"{file} is not UTF-8 text"))
         return _parse_schema(text, str(file))
 
     def keys(self, vendor: str | None = None) -> list[SchemaKey]:
@@ -121,7 +132,7 @@ class HttpRegistry(Registry):
         self,
         uri: str,
         apikey: str | None = None,
-        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         name: str | None = None,
         priority: int = 0,
         vendor_prefixes: list[str] | tuple[str, ...] = (),
@@ -129,7 +140,7 @@ class HttpRegistry(Registry):
         self.uri = uri.rstrip("/")
         super().__init__(name or self.uri, priority, vendor_prefixes)
         self.apikey = apikey
-        self.timeout = timeout
+        self.timeout = timeout  # for the whole answer: a deadline, not a wait per read
 
     @property
     def location(self) -> str:
@@ -140,35 +151,29 @@ class HttpRegistry(Registry):
         """Return the URL the schema for `key` is served at."""
         return f"{self.uri}/schemas/{key.path}"
 
-    def _timeout_words(self) -> str:
-        seconds = max(self.timeout) if isinstance(self.timeout, tuple) else self.timeout
-        return f"timed out after {seconds:g} s"
-
     def lookup(self, key: SchemaKey) -> Lookup:
-        """GET the schema for `key`, turning every network problem into an error answer."""
+        """GET the schema for `key` within the deadline and the size cap, every problem an error answer."""
         headers = {"Accept": "application/json"}
         # Only Iglu Server takes a key; a static site must not be sent one.
         if self.apikey and self.uri.endswith("/api"):
             headers["apikey"] = self.apikey
         url = self.schema_url(key)
         try:
-            response = requests.get(url, headers=headers, timeout=self.timeout, allow_redirects=True)
-        except requests.Timeout:
-            return Lookup("error", message=self._timeout_words())
-        except requests.ConnectionError as exc:
-            return Lookup("error", message=_clip(_connection_words(exc)))
-        except requests.RequestException as exc:
-            return Lookup("error", message=_clip(f"request failed: {exc}"))
-        if response.status_code == 404:
+            response = fetch(url, headers, self.timeout, MAX_SCHEMA_BYTES)
+        except TooLarge as exc:
+            return Lookup("refused", message=_clip(str(exc)))
+        except FetchError as exc:
+            return Lookup("error", message=_clip(str(exc)))
+        if response.status == 404:
             return Lookup("not_found")
-        if response.status_code in (401, 403):
-            return Lookup("error", message=f"HTTP {response.status_code}: access denied (check the apikey)")
-        if response.status_code != 200:
-            return Lookup("error", message=f"HTTP {response.status_code} {response.reason or ''}".strip())
+        if response.status in (401, 403):
+            return Lookup("error", message=f"HTTP {response.status}: access denied (check the apikey)")
+        if response.status != 200:
+            return Lookup("error", message=_clip(f"HTTP {response.status} {response.reason}".strip()))
         try:
-            text = response.content.decode("utf-8")
+            text = response.body.decode("utf-8")
         except UnicodeDecodeError:
-            return Lookup("error", message=f"the answer from {url} is not UTF-8 text")
+            return Lookup("error", message=_clip(f"the answer from {url} is not UTF-8 text"))
         return _parse_schema(text, url)
 
 
@@ -176,6 +181,8 @@ def _parse_schema(text: str, where: str) -> Lookup:
     """Turn a schema document into a found answer, or an error if it is not a JSON object."""
     try:
         schema = json.loads(text)
+    except RecursionError:
+        return Lookup("refused", message=_clip(f"the schema at {where} is nested too deeply to read"))
     except ValueError as exc:
         return Lookup("error", message=_clip(f"the schema at {where} is not valid JSON: {exc}"))
     if not isinstance(schema, dict):
@@ -183,30 +190,12 @@ def _parse_schema(text: str, where: str) -> Lookup:
     return Lookup("found", schema=schema)
 
 
-def _connection_words(exc: requests.ConnectionError) -> str:
-    """Say in a few words why a connection failed."""
-    text = str(exc)
-    lowered = text.lower()
-    if "refused" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered \
-            or "name resolution" in lowered or "getaddrinfo" in lowered:
-        return "could not resolve the host name"
-    if "network is unreachable" in lowered:
-        return "network is unreachable"
-    if "timed out" in lowered:
-        return "connection timed out"
-    if "ssl" in lowered or "certificate" in lowered:
-        return "TLS error: " + text
-    return "connection failed: " + text
-
-
 def _clip(message: str) -> str:
     """Cut a message to the length Snowplow's bad-row schema allows."""
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
-def default_registries(timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> list[Registry]:
+def default_registries(timeout: float = DEFAULT_TIMEOUT) -> list[Registry]:
     """Return the public registries Snowplow tools use by default, plus GitLab's for `com.gitlab`."""
     return [
         HttpRegistry("http://iglucentral.com", name="Iglu Central", priority=0, timeout=timeout),
@@ -217,7 +206,7 @@ def default_registries(timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -
     ]
 
 
-def parse_registry_option(value: str, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> HttpRegistry:
+def parse_registry_option(value: str, timeout: float = DEFAULT_TIMEOUT) -> HttpRegistry:
     """Build an HTTP registry from a `URL[,apikey]` command-line value."""
     uri, _, apikey = value.partition(",")
     uri = uri.strip()

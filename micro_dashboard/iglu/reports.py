@@ -6,13 +6,13 @@ from __future__ import annotations
 import ast
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from micro_dashboard.iglu.patterns import search
 from micro_dashboard.iglu.sentences import type_name
 
 Report = dict[str, Any]
@@ -134,10 +134,10 @@ def required_name(error: ValidationError) -> str | None:
 
 
 def extra_properties(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    """Return the properties that neither `properties` nor `patternProperties` allows."""
+    """Return the properties that neither `properties` nor `patternProperties` allows (matched with RE2)."""
     declared = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
-    return [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
+    return [k for k in instance if k not in declared and not any(search(p, k) for p in patterns)]
 
 
 def _format_report(at: str, name: str, value: Any) -> Report:

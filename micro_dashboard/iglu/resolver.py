@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from micro_dashboard.iglu.config import ResolverConfigError, read_resolver_config
 from micro_dashboard.iglu.keys import SchemaKey
+from micro_dashboard.iglu.limits import REMEMBERED_URIS, Bounded
 from micro_dashboard.iglu.registries import (
     DEFAULT_TIMEOUT,
     EmbeddedRegistry,
@@ -93,6 +94,11 @@ class _Attempts:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+# Concurrent first lookups of one URI wait for one fetch; URIs share these locks (by hash) so that the locks do not
+# grow with the number of distinct URIs.
+KEY_LOCKS = 64
+
+
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -108,20 +114,22 @@ class Resolver:
         backoff: float = 30.0,
         cache_ttl: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        remembered: int = REMEMBERED_URIS,
     ) -> None:
         self.registries = list(registries)
         self.cache = cache
         self.not_found_ttl = not_found_ttl
         self.backoff = backoff
-        self.cache_ttl = cache_ttl  # None keeps resolved schemas for the life of the process
+        self.cache_ttl = cache_ttl  # None keeps resolved schemas until `remembered` newer ones push them out
         self._clock = clock
-        self._lock = threading.Lock()  # guards the dicts below, never held during I/O
-        self._resolved: dict[str, tuple[dict[str, Any], str, bool, float]] = {}
-        self._not_found: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._lock = threading.Lock()  # guards the maps below, never held during I/O
+        # Each map keeps the `remembered` most recently used URIs, so made-up URIs cannot grow memory without end.
+        self._resolved: Bounded[str, tuple[dict[str, Any], str, bool, float]] = Bounded(remembered)
+        # Answers kept until their expiry: not found anywhere, or refused by a registry (too large, too deep).
+        self._settled: Bounded[str, tuple[float, Resolution]] = Bounded(remembered)
+        self._attempts: Bounded[tuple[str, str], _Attempts] = Bounded(remembered)
         self._down: dict[str, tuple[float, str]] = {}  # registry name -> (retry after, why it failed)
-        self._attempts: dict[tuple[str, str], _Attempts] = {}
-        # One lock per URI so that a burst of events with a new schema causes one fetch, not one per event.
-        self._key_locks: dict[str, threading.Lock] = {}
+        self._key_locks = tuple(threading.Lock() for _ in range(KEY_LOCKS))
 
     def ordered(self, key: SchemaKey) -> list[Registry]:
         """Return the registries in the order Snowplow asks them for `key`."""
@@ -133,9 +141,7 @@ class Resolver:
         quick = self._remembered(key.uri)
         if quick is not None:
             return quick
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key.uri, threading.Lock())
-        with key_lock:
+        with self._key_locks[hash(key.uri) % KEY_LOCKS]:
             # Another thread may have resolved it while this one waited.
             quick = self._remembered(key.uri)
             return quick if quick is not None else self._resolve(key)
@@ -176,11 +182,17 @@ class Resolver:
         with self._lock:
             if uri is None:
                 self._resolved.clear()
-                self._not_found.clear()
+                self._settled.clear()
                 self._down.clear()
             else:
-                self._resolved.pop(uri, None)
-                self._not_found.pop(uri, None)
+                self._resolved.pop(uri)
+                self._settled.pop(uri)
+
+    def footprint(self) -> dict[str, int]:
+        """Return how many entries each in-memory map holds (each at most `remembered`)."""
+        with self._lock:
+            return {"resolved": len(self._resolved), "settled": len(self._settled),
+                    "attempts": len(self._attempts), "down": len(self._down)}
 
     def _remembered(self, uri: str) -> Resolution | None:
         """Return a resolution answered from memory: a resolved schema or a fresh not-found."""
@@ -189,15 +201,18 @@ class Resolver:
             hit = self._resolved.get(uri)
             if hit is not None and (self.cache_ttl is None or now - hit[3] < self.cache_ttl):
                 return Resolution(uri, "found", schema=hit[0], source=hit[1], cached=hit[2])
-            missing = self._not_found.get(uri)
-            if missing is not None and now < missing[0]:
-                return Resolution(uri, "not_found", history=[dict(h) for h in missing[1]])
+            settled = self._settled.get(uri)
+            if settled is not None and now < settled[0]:
+                answer = settled[1]
+                return Resolution(uri, answer.status, history=[dict(h) for h in answer.history],
+                                  unreachable=list(answer.unreachable))
         return None
 
     def _resolve(self, key: SchemaKey) -> Resolution:
         uri = key.uri
         history: list[dict[str, Any]] = []
         unreachable: list[str] = []
+        refused = failed = False
         cache_checked = False
         for registry in self.ordered(key):
             if registry.kind == "http" and not cache_checked:
@@ -207,6 +222,7 @@ class Resolver:
                     return self._remember(uri, stored[0], stored[1], cached=True)
             why = self._backing_off(registry)
             if why is not None:
+                failed = True
                 message = f"not asked again yet after a recent failure: {why}"
                 history.append(self._record(uri, registry, Lookup("error", message=message), counted=False))
                 unreachable.append(f"could not reach {registry.describe()}: {why} (retried after {self.backoff:g} s)")
@@ -217,7 +233,12 @@ class Resolver:
                     self.cache.put(uri, answer.schema, registry.name)
                 return self._remember(uri, answer.schema, registry.name, cached=False)
             history.append(self._record(uri, registry, answer))
+            if answer.status == "refused":
+                refused = True
+                unreachable.append(f"{registry.describe()} answered with a schema micro-dashboard does not read: "
+                                   f"{answer.message}")
             if answer.status == "error":
+                failed = True
                 unreachable.append(f"could not reach {registry.describe()}: {answer.message}")
                 if registry.kind == "http":
                     with self._lock:
@@ -233,9 +254,13 @@ class Resolver:
             history.append({"repository": "none", "errors": [{"error": "RepoFailure", "message": why}],
                             "attempts": 0, "lastAttempt": _now_iso()})
         if unreachable:
-            return Resolution(uri, "unreachable", history=history, unreachable=unreachable)
+            resolution = Resolution(uri, "unreachable", history=history, unreachable=unreachable)
+            if refused and not failed:  # asking again soon would fetch the same refused answer
+                with self._lock:
+                    self._settled[uri] = (self._clock() + self.not_found_ttl, resolution)
+            return resolution
         with self._lock:
-            self._not_found[uri] = (self._clock() + self.not_found_ttl, history)
+            self._settled[uri] = (self._clock() + self.not_found_ttl, Resolution(uri, "not_found", history=history))
         return Resolution(uri, "not_found", history=[dict(h) for h in history])
 
     def _backing_off(self, registry: Registry) -> str | None:
@@ -271,7 +296,7 @@ class Resolver:
     def _remember(self, uri: str, schema: dict[str, Any], source: str, cached: bool) -> Resolution:
         with self._lock:
             self._resolved[uri] = (schema, source, cached, self._clock())
-            self._not_found.pop(uri, None)
+            self._settled.pop(uri)
         return Resolution(uri, "found", schema=schema, source=source, cached=cached)
 
     @classmethod
@@ -279,7 +304,7 @@ class Resolver:
         cls,
         config: dict[str, Any] | str | Path,
         cache: SchemaCache | None = None,
-        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         **options: Any,
     ) -> Resolver:
         """Build a resolver from Snowplow's resolver-config 1-0-x (a dict, JSON text, or a file path)."""
@@ -294,7 +319,7 @@ def build_resolver(
     config: dict[str, Any] | str | Path | None = None,
     cache: SchemaCache | None = None,
     defaults: bool = True,
-    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT,
     **options: Any,
 ) -> Resolver:
     """Build the resolver the CLI describes: --iglu-dir DIRs, --iglu-registry URL[,apikey], --iglu FILE."""
