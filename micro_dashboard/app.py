@@ -34,10 +34,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import collector, live, ui
     from .api import events, iglu, micro, micro_paged, openapi, registries
     from .gitlab import api as gitlab_api
-    from .policy import consistency, cors, errors, slots
+    from .policy import consistency, cors, destructive, errors, headers, hosts, slots, token
 
-    # Request-wide policy, in the order it applies: JSON errors, CORS, thread slots, consistent reads.
+    # Request-wide policy, in the order it applies: the Host allow-list, the access token, JSON errors, security
+    # headers, no deleting from other sites, CORS, thread slots, consistent reads.
+    hosts.init_app(app)
+    token.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
+    destructive.init_app(app)
     cors.init_app(app)
     slots.init_app(app, settings.threads)
     consistency.init_app(app)

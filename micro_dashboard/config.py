@@ -51,6 +51,8 @@ class Settings:
     strict: bool = False
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost", "http://127.0.0.1"])
     definitions: list[str] = field(default_factory=list)  # GitLab definition folders (config/events, ...)
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names the UI, API and /ws answer to beyond local ones
+    token: str | None = None  # the access token of the UI, API and /ws; generated when listening beyond loopback
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +93,7 @@ def micro_registry(environ: Mapping[str, str]) -> str | None:
 ENV_NAMES = {
     "path_aliases": "PATH_ALIAS", "iglu_dirs": "IGLU_DIR", "iglu_registries": "IGLU_REGISTRY",
     "iglu_resolver": "IGLU", "iglu_defaults": "NO_DEFAULT_REGISTRIES", "cors_origins": "CORS_ORIGIN",
+    "allowed_hosts": "ALLOWED_HOST",
 }
 
 
