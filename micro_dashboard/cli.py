@@ -60,6 +60,12 @@ def cli() -> None:
 @click.option("--cors-origin", "cors_origins", envvar=env_var("cors_origins"), multiple=True,
               help="An origin allowed to call the API from a browser (any port); repeatable.  "
                    "[default: http://localhost, http://127.0.0.1]")
+@click.option("--allowed-host", "allowed_hosts", envvar=env_var("allowed_hosts"), multiple=True,
+              help="A host name the UI, API and /ws answer to, besides localhost and the --host address (others get "
+                   "421, against DNS rebinding; the collector answers any); repeatable.")
+@click.option("--token", envvar=env_var("token"), default=None,
+              help="The access token of the UI, API and /ws.  [default: none on loopback; beyond it, generated and "
+                   "printed]")
 @click.option("--definitions", "definitions", envvar=env_var("definitions"), multiple=True,
               type=click.Path(file_okay=False), help="A GitLab checkout (or a folder with config/events and "
               "config/metrics) whose event and metric definitions to check and count; repeatable.")
@@ -69,7 +75,7 @@ def cli() -> None:
 @click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=64, show_default=True,
               help="Server threads; websockets and waiting requests may hold all but 16 of them.")
 def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
-          definitions, iglu_timeout, threads, **iglu) -> None:
+          allowed_hosts, token, definitions, iglu_timeout, threads, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
     from .config import Settings, parse_aliases
@@ -85,6 +91,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         "enable_redirect": enable_redirect or None, "max_body_bytes": max_body_bytes,
         "cors_origins": list(cors_origins) or None, "iglu_timeout": _duration(iglu_timeout, "--iglu-timeout"),
         "threads": threads, "definitions": list(definitions) or None, **iglu_overrides(**iglu),
+        "allowed_hosts": list(allowed_hosts) or None, "token": token,
     }
     settings = Settings.load(overrides)
     app = create_app(settings)
@@ -93,12 +100,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         server.prepare()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from exc
-    base = f"http://{settings.host}:{server.port}"
-    click.echo(f"micro-dashboard {__version__}")
-    click.echo(f"  collector  {base}  (point your tracker's endpoint here)")
-    click.echo(f"  UI         {base}/")
-    click.echo(f"  API        {base}/micro/good  {base}/api/events  {base}/api/openapi.json")
-    click.echo(f"  database   {settings.db}")
+    print_banner(settings, server.port, app.config["ACCESS_TOKEN"])
     from .api.registries import banner_lines, news_lines
 
     click.echo("\n".join(banner_lines(app)))
@@ -118,6 +120,24 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         server.stop()
         app.config["STORE"].close()
         click.echo("stopped; every acknowledged event is on disk")
+
+
+def print_banner(settings, port: int, token: str | None) -> None:
+    """Print where everything is, at an address others can reach, and warn when listening beyond loopback."""
+    from .policy.hosts import EVERY_INTERFACE, is_loopback, reachable_address, url_host
+
+    base = f"http://{url_host(reachable_address(settings.host))}:{port}"
+    click.echo(f"micro-dashboard {__version__}")
+    if not is_loopback(settings.host):
+        where = "every interface" if settings.host in EVERY_INTERFACE else "an address other machines can reach"
+        click.echo(f"  warning: listening on {settings.host} ({where}): anyone who can reach port {port} can send "
+                   "events; the UI, API and live feed need the token below")
+    click.echo(f"  collector  {base}  (point your tracker's endpoint here)")
+    click.echo(f"  UI         {base}/" + (f"?token={token}" if token else ""))
+    click.echo(f"  API        {base}/micro/good  {base}/api/events  {base}/api/openapi.json")
+    if token:
+        click.echo(f"  token      {token}  (send 'Authorization: Bearer {token}'; the UI link above sets a cookie)")
+    click.echo(f"  database   {settings.db}")
 
 
 for command in (schemas_group, schema_command, validate_command, demo_command):
