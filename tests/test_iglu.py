@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ pytestmark = [pytest.mark.needs_iglu_central, pytest.mark.needs_iglu_gitlab]
 
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 UNKNOWN = "iglu:com.acme/thing/jsonschema/1-0-0"
-TIMEOUT = 0.5
+# A registry's deadline for its whole answer: generous, since a loaded machine must not turn a found schema into a
+# timeout; the hanging registry's test gives its own short one.
+TIMEOUT = 5.0
 
 
 @pytest.fixture
@@ -365,7 +368,7 @@ def test_refused_registry_in_strict_mode_makes_data_invalid(refused_url: str) ->
 
 
 def test_hanging_registry_times_out_and_data_is_unverified(hanging_url: str) -> None:
-    checker = IgluChecker(Resolver([HttpRegistry(hanging_url, name="Slow", timeout=TIMEOUT)]))
+    checker = IgluChecker(Resolver([HttpRegistry(hanging_url, name="Slow", timeout=0.5)]))
     verdict = checker.check(LINK_CLICK, {"targetUrl": "x"})
     assert verdict.status == "unverified"
     assert verdict.note == f"could not reach Slow ({hanging_url}): timed out after 0.5 s"
@@ -415,6 +418,69 @@ def test_schema_resolves_once_the_registry_is_back_after_the_back_off(
     assert checker.check(LINK_CLICK, {}).status == "unverified"  # still backing off
     clock.now += 31
     assert checker.check(LINK_CLICK, {}).status == "invalid"
+
+
+def redirecting_to(target: str) -> type[BaseHTTPRequestHandler]:
+    """Return a handler that redirects every request to the same path at `target`."""
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Redirecting
+
+
+def test_a_registry_redirect_is_followed_without_its_apikey_to_another_origin(
+    serve: Any, central: QuietServer,
+) -> None:
+    moved = serve(handler=redirecting_to(central.url))
+    registry = HttpRegistry(moved.url + "/api", apikey="secret", timeout=TIMEOUT)
+    registry.schema_url = lambda key: f"{moved.url}/schemas/{key.path}"  # type: ignore[method-assign]
+    assert registry.lookup(SchemaKey.parse(LINK_CLICK)).status == "found"
+    [(_, asked_first)] = moved.requests
+    [(path, asked_then)] = central.requests
+    assert path == "/schemas/com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
+    assert asked_first["apikey"] == "secret" and "apikey" not in asked_then
+
+
+class Proxy(BaseHTTPRequestHandler):
+    """A forward proxy for http:// URLs: asks for the absolute URL in its request line, and answers it."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        # The proxy's own client goes direct (the test's environment names this proxy).
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(self.path, timeout=5) as answer:
+            body = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_http_registry_goes_through_the_proxy_the_environment_names(
+    serve: Any, central: QuietServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = serve(handler=Proxy)
+    monkeypatch.setenv("http_proxy", "http://user:pass@" + proxy.url.removeprefix("http://"))
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert HttpRegistry(central.url, timeout=TIMEOUT).lookup(SchemaKey.parse(LINK_CLICK)).status == "found"
+    [(target, headers)] = proxy.requests
+    assert target == f"{central.url}/schemas/com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
+    assert headers["Proxy-Authorization"] == "Basic dXNlcjpwYXNz"  # user:pass
+
+
+def test_a_schema_file_larger_than_the_cap_is_refused_unread(tmp_path: Path) -> None:
+    from micro_dashboard.iglu.limits import MAX_SCHEMA_BYTES
+
+    file = tmp_path / "schemas" / "com.acme" / "thing" / "jsonschema" / "1-0-0"
+    file.parent.mkdir(parents=True)
+    file.write_text('{"type": "object"' + " " * MAX_SCHEMA_BYTES + "}")
+    answer = EmbeddedRegistry(tmp_path).lookup(SchemaKey.parse(UNKNOWN))
+    assert answer.status == "refused"
+    assert answer.message == f"{file} is more than the {MAX_SCHEMA_BYTES:,} bytes a schema may be"
 
 
 # --- the persistent schema cache ------------------------------------------------------------------
