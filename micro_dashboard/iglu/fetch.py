@@ -71,7 +71,7 @@ def fetch(url: str, headers: dict[str, str], seconds: float, max_bytes: int) -> 
         if urlsplit(following).scheme not in ("http", "https"):
             raise FetchError(f"redirected to {following}, which is not an http(s) URL")
         if urlsplit(following).netloc != urlsplit(url).netloc:
-            sent.pop("apikey", None)  # a key is for the registry it was given for, not wherever it redirects
+            sent.pop("apikey", None)  # a key is for the registry (origin) it was given for, not wherever it redirects
         url = following
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
