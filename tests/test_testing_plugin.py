@@ -188,3 +188,79 @@ def test_keep_leaves_the_database_after_a_failed_run(suite: pytest.Pytester, mon
         store.close()
     else:
         result.stdout.no_fnmatch_line("kept the events*")
+
+
+def definitions_conftest(definitions: Path) -> str:
+    """Return a conftest whose in-process dashboard loads GitLab's definitions (and stays offline)."""
+    return f"""
+import pytest
+
+@pytest.fixture(scope="session")
+def micro_dashboard_config():
+    return {{"iglu_defaults": False, "iglu_dirs": [{str(IGLU_GITLAB)!r}], "definitions": [{str(definitions)!r}]}}
+
+@pytest.fixture
+def gitlab_client(micro_dashboard):
+    from micro_dashboard.tracking import InternalEventsClient
+    with InternalEventsClient(enabled=True, endpoint=micro_dashboard.url) as client:
+        yield micro_dashboard.register(client)
+"""
+
+
+RUNNERS = "counts.count_total_ci_runners_created"
+
+
+def test_metric_assertions_pass_as_gitlabs_matchers_would(pytester: pytest.Pytester, imported: None,
+                                                          gitlab_definitions: Path):
+    pytester.makeconftest(definitions_conftest(gitlab_definitions))
+    pytester.makepyfile(f"""
+RUNNERS = {RUNNERS!r}
+PROJECTS = "redis_hll_counters.count_distinct_project_id_from_create_ci_runner_weekly"
+NPM = "redis_hll_counters.user_packages.i_package_npm_user_weekly"
+
+def test_moved_since_the_test_started(micro_dashboard, gitlab_client):
+    for project in (1, 1, 2):
+        gitlab_client.track_event("create_ci_runner", user_id="A", project_id=project, namespace_id=10)
+    assert micro_dashboard.assert_metric_changed(RUNNERS, by=3) == {{RUNNERS: (0, 3)}}
+    micro_dashboard.assert_metric_changed(RUNNERS, RUNNERS + "_weekly", from_=0, to=3)
+    micro_dashboard.assert_metric_changed(RUNNERS, PROJECTS, by_at_least=2, by_at_most=3)
+    micro_dashboard.assert_metric_unchanged(NPM)
+
+def test_each_test_has_its_own_baseline_and_the_block_form(micro_dashboard, gitlab_client):
+    micro_dashboard.assert_metric_unchanged(RUNNERS, PROJECTS)
+    with micro_dashboard.metrics_change() as metrics:
+        gitlab_client.track_event("create_ci_runner", user_id="A", project_id=5, namespace_id=10)
+    metrics.assert_changed(RUNNERS)
+    metrics.assert_changed(RUNNERS, PROJECTS, by=1)
+    metrics.assert_unchanged(NPM)
+""")
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_metric_assertion_failures_say_how_the_value_went_and_suggest_a_key_path(
+        pytester: pytest.Pytester, imported: None, gitlab_definitions: Path):
+    pytester.makeconftest(definitions_conftest(gitlab_definitions))
+    pytester.makepyfile(f"""
+RUNNERS = {RUNNERS!r}
+
+def test_moved_by_two(micro_dashboard, gitlab_client):
+    gitlab_client.track_event("create_ci_runner", project_id=1)
+    gitlab_client.track_event("create_ci_runner", project_id=2)
+    micro_dashboard.assert_metric_changed(RUNNERS)
+
+def test_expected_unchanged(micro_dashboard, gitlab_client):
+    with micro_dashboard.metrics_change() as metrics:
+        gitlab_client.track_event("create_ci_runner", project_id=1)
+    metrics.assert_unchanged(RUNNERS)
+
+def test_typo(micro_dashboard):
+    micro_dashboard.assert_metric_changed("counts.count_total_ci_runner_created")
+""")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines([
+        f"*expected metric {RUNNERS} to be incremented by 1 -> value went from 0 to 2*",
+        f"*expected metric {RUNNERS} not to be incremented -> value went from 0 to 1*",
+        f"*unknown metric 'counts.count_total_ci_runner_created' at http://127.0.0.1:*"
+        f" -- did you mean '{RUNNERS}'?*",
+    ], consecutive=False)

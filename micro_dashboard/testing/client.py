@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +27,77 @@ class WaitTimeout(AssertionError):
     """Fewer matching events than expected arrived in time; the message shows what did arrive."""
 
 
+class UnknownMetric(LookupError):
+    """A metric key path the dashboard's definitions do not have; the message suggests a similar one."""
+
+
+# The metric readings an assertion compares: key path -> the moving reading (GitLab's monitor and RSpec matchers).
+Readings = dict[str, Any]
+
+
+class MetricsChange:
+    """Metric readings taken at one moment, to assert how metrics moved since, as GitLab's `increment_usage_metrics`
+    RSpec matcher does (its baseline is read just before the block runs)."""
+
+    def __init__(self, dashboard: MicroDashboard, baseline: Readings) -> None:
+        self.dashboard = dashboard
+        self.baseline = baseline
+
+    def assert_changed(self, *key_paths: str, by: float | None = None, from_: float | None = None,
+                       to: float | None = None, by_at_least: float | None = None,
+                       by_at_most: float | None = None) -> dict[str, tuple[Any, Any]]:
+        """Fail unless every key path's moving reading moved as told since the baseline (by 1 when nothing is
+        told); return each key path's (before, after)."""
+        __tracebackhide__ = True
+        told = [(name, value) for name, value in (("by", by), ("by_at_least", by_at_least),
+                                                   ("by_at_most", by_at_most), ("from", from_), ("to", to))
+                if value is not None] or [("by", 1)]
+        moves = self._moves(key_paths)
+        if not all(_moved_as_told(before, after, told) for before, after in moves.values()):
+            increment = " ".join(f"{name} {value}" for name, value in told)
+            raise AssertionError("\n".join(f"expected metric {key} to be incremented {increment} -> value went from "
+                                           f"{before} to {after}" for key, (before, after) in moves.items()))
+        return moves
+
+    def assert_unchanged(self, *key_paths: str) -> dict[str, tuple[Any, Any]]:
+        """Fail if any key path's moving reading moved since the baseline; return each key path's (before, after)."""
+        __tracebackhide__ = True
+        moves = self._moves(key_paths)
+        if any(before != after for before, after in moves.values()):
+            raise AssertionError("\n".join(f"expected metric {key} not to be incremented -> value went from "
+                                           f"{before} to {after}" for key, (before, after) in moves.items()))
+        return moves
+
+    def _moves(self, key_paths: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+        """Return (baseline, current) of each key path, refusing an unknown one with a suggestion."""
+        if not key_paths:
+            raise ValueError("name at least one metric key path, e.g. assert_changed('counts.count_total_x')")
+        current = self.dashboard.metric_values()
+        for key in key_paths:
+            if key not in current:
+                raise UnknownMetric(_unknown_metric(key, current, self.dashboard.url))
+        return {key: (self.baseline.get(key, 0), current[key]) for key in key_paths}
+
+
+def _moved_as_told(before: Any, after: Any, told: list[tuple[str, Any]]) -> bool:
+    """Say whether a reading went from `before` to `after` as RSpec's `change` matcher would accept."""
+    delta = after - before
+    checks = {"by": lambda v: delta == v, "by_at_least": lambda v: delta >= v, "by_at_most": lambda v: delta <= v,
+              # RSpec's from/to also require that the value changed.
+              "from": lambda v: before == v and after != before, "to": lambda v: after == v and after != before}
+    return all(checks[name](value) for name, value in told)
+
+
+def _unknown_metric(key: str, known: Readings, url: str) -> str:
+    """Return why a key path is unknown, suggesting the closest one (or one containing it, as GitLab does)."""
+    if not known:
+        return (f"unknown metric {key!r}: the dashboard at {url} has no metric definitions loaded "
+                "(start it with --definitions DIR)")
+    similar = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6) or sorted(k for k in known if key in k)
+    hint = f" -- did you mean {similar[0]!r}?" if similar else ""
+    return f"unknown metric {key!r} at {url}{hint}"
+
+
 class MicroDashboard:
     """A running micro-dashboard: hand its collector URL to a tracker, then wait for and assert on events.
 
@@ -38,6 +112,8 @@ class MicroDashboard:
         self.trackers: list[Any] = []
         self.send_failures: list[str] = []  # filled by trackers whose emitter reports a failed request
         self.cursor = self.last_id() if cursor is None else cursor
+        # What assert_metric_changed compares with: the readings when the cursor was set (mark() moves both).
+        self.metrics_baseline: Readings | None = self.metric_values() if cursor is None else None
 
     def __repr__(self) -> str:
         return f"MicroDashboard({self.url!r}, cursor={self.cursor})"
@@ -99,9 +175,11 @@ class MicroDashboard:
         return int(self._call("GET", "/api/events", {"limit": 1})[1].get("last_id") or 0)
 
     def mark(self) -> int:
-        """Flush trackers and move the cursor to now: events received so far no longer count."""
+        """Flush trackers and move the cursor (and the metrics baseline) to now: what was received so far no
+        longer counts."""
         self.flush()
         self.cursor = self.last_id()
+        self.metrics_baseline = self.metric_values()
         return self.cursor
 
     # -- reading -------------------------------------------------------------------------------------------
@@ -150,6 +228,46 @@ class MicroDashboard:
         """Return the newest matching event after the cursor, or None."""
         found = self.events(since=since, **match)
         return found[-1] if found else None
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Return every GitLab metric with its readings (GET /api/metrics), once the trackers are flushed and the
+        dashboard has decoded what it acknowledged."""
+        self.flush()
+        return self._call("GET", "/api/metrics")[1].get("metrics") or []
+
+    def metric_values(self) -> Readings:
+        """Return each metric key path's moving reading (the value GitLab's monitor and RSpec matchers show)."""
+        return {m["key_path"]: m["moving"] for m in self.metrics()}
+
+    @contextmanager
+    def metrics_change(self) -> Iterator[MetricsChange]:
+        """Read the metrics now, run the block, then assert on how they moved (GitLab's block matcher):
+
+            with micro_dashboard.metrics_change() as metrics:
+                client.track_event("create_ci_runner", project_id=1)
+            metrics.assert_changed("counts.count_total_ci_runners_created", by=1)
+        """
+        yield MetricsChange(self, self.metric_values())
+
+    def assert_metric_changed(self, *key_paths: str, by: float | None = None, from_: float | None = None,
+                              to: float | None = None, by_at_least: float | None = None,
+                              by_at_most: float | None = None) -> dict[str, tuple[Any, Any]]:
+        """Fail unless each key path's moving reading moved as told (by 1 when nothing is told) since mark() (the
+        start of the test, with the pytest fixture); return each key path's (before, after)."""
+        __tracebackhide__ = True
+        return self._since_mark().assert_changed(*key_paths, by=by, from_=from_, to=to, by_at_least=by_at_least,
+                                                 by_at_most=by_at_most)
+
+    def assert_metric_unchanged(self, *key_paths: str) -> dict[str, tuple[Any, Any]]:
+        """Fail if any key path's moving reading moved since mark(); return each key path's (before, after)."""
+        __tracebackhide__ = True
+        return self._since_mark().assert_unchanged(*key_paths)
+
+    def _since_mark(self) -> MetricsChange:
+        if self.metrics_baseline is None:
+            raise ValueError("no metrics baseline: call mark() first (a client made with cursor= has none), or use "
+                             "`with dashboard.metrics_change() as metrics:`")
+        return MetricsChange(self, self.metrics_baseline)
 
     def counts(self) -> dict[str, int]:
         """Return Micro's totals: total, good and bad."""
