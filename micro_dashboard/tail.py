@@ -1,4 +1,5 @@
-"""`micro-dashboard tail`: stream events to the terminal as they arrive, one line each, invalid ones in red."""
+"""`micro-dashboard tail`: stream events to the terminal as they arrive, one line each, invalid ones in red; with
+`--metrics`, GitLab metric readings as they move."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ import requests
 
 DEFAULT_URL = "http://127.0.0.1:9091"
 RECONNECT_SECONDS = 1.0
+# Envelopes after which metrics may have moved; /api/metrics is read again once the feed is quiet this long.
+METRIC_TRIGGERS = frozenset({"hello", "event", "update", "counts", "reset", "pruned"})
+METRICS_QUIET_SECONDS = 0.2
+METRICS_MAX_DELAY_SECONDS = 1.0
 
 
 class Dashboard:
@@ -91,8 +96,11 @@ def note(message: str) -> None:
               help="First show this many of the newest matching events already received.")
 @click.option("--since", type=click.IntRange(0), default=None,
               help="Replay every event after this row id first (0: everything kept).")
+@click.option("--metrics", "metrics", is_flag=True, default=False,
+              help="Show GitLab metric readings instead of events: each key path once, then a line whenever one "
+                   "moves (the dashboard needs --definitions).")
 def tail_command(filters: tuple[str, ...], url: str, search: str | None, as_json: bool, last: int,
-                 since: int | None) -> None:
+                 since: int | None, metrics: bool) -> None:
     """Stream events as they arrive, one line each; FILTERS are the API's, e.g. app_id=web se_action=click.
 
     Invalid events are shown in red with their reasons; an event shown before that changes later (re-checked
@@ -103,6 +111,12 @@ def tail_command(filters: tuple[str, ...], url: str, search: str | None, as_json
     """
     url = url.strip().rstrip("/")
     url = url if "://" in url else "http://" + url
+    if metrics:
+        if filters or search or last or since is not None:
+            raise click.UsageError("--metrics shows every metric: FILTERS, --search, --last and --since are for events")
+        with contextlib.suppress(KeyboardInterrupt):
+            follow_metrics(Dashboard(url, []), as_json)
+        return
     dashboard = Dashboard(url, parse_filters(filters, search))
     try:
         first = dashboard.get([("limit", max(last, 1))])  # checks the filters before anything is streamed
@@ -180,3 +194,80 @@ def _stream(ws: Any, dashboard: Dashboard, seen: list[int], as_json: bool, recon
         elif kind == "update":
             emit(envelope["data"], as_json, updated=True)
         # hello, counts and pruned carry totals for a UI; tail has nothing to show for them
+
+
+def read_metrics(dashboard: Dashboard) -> dict[str, Any]:
+    """GET /api/metrics; a dashboard without definitions is an error worth stopping for."""
+    try:
+        response = dashboard.session.get(dashboard.url + "/api/metrics", timeout=30)
+    except requests.ConnectionError:
+        raise click.ClickException(f"micro-dashboard is not reachable at {dashboard.url}; is it running?") from None
+    response.raise_for_status()
+    body = response.json()
+    if not body.get("configured"):
+        raise click.ClickException(f"the dashboard at {dashboard.url} has no GitLab definitions: start it with "
+                                   "--definitions DIR (a GitLab checkout)")
+    return body
+
+
+def metric_line(metric: dict[str, Any], before: Any = None) -> str:
+    """Render one metric reading: time, key path, the moving reading (and what it was), the production reading."""
+    clock = datetime.now().strftime("%H:%M:%S.%f")[:-3]
+    moving = f"{before} -> {metric['moving']}" if before is not None else str(metric["moving"])
+    text = f"{clock}  {metric['key_path']}  {moving}  (production {metric['production']}, {metric['time_frame']})"
+    return click.style(text, fg="green", bold=True) if before is not None else text
+
+
+def emit_metrics(body: dict[str, Any], shown: dict[str, Any], as_json: bool) -> None:
+    """Print every metric not shown yet and every one whose readings changed; remember what was shown."""
+    for metric in body.get("metrics") or []:
+        key, readings = metric["key_path"], (metric["moving"], metric["production"])
+        if shown.get(key) == readings:
+            continue
+        before = shown[key][0] if key in shown else None
+        if as_json:
+            click.echo(json.dumps({"key_path": key, "time_frame": metric["time_frame"], "moving": metric["moving"],
+                                   "production": metric["production"], "before": before}))
+        else:
+            click.echo(metric_line(metric, before))
+        shown[key] = readings
+    sys.stdout.flush()
+
+
+def follow_metrics(dashboard: Dashboard, as_json: bool) -> None:
+    """Print the metrics, then again each one that moves, whenever /ws says events changed (reconnecting)."""
+    import simple_websocket
+
+    body = read_metrics(dashboard)
+    for problem in body.get("problems") or []:
+        note(f"definitions: {problem.get('file')}:{problem.get('line')}: {problem.get('message')}")
+    shown: dict[str, Any] = {}
+    emit_metrics(body, shown, as_json)
+    connected_once = False
+    while True:
+        try:
+            cursor = dashboard.get([("limit", 1)])["last_id"]  # metrics are re-read, not replayed: start from now
+            ws = simple_websocket.Client.connect(dashboard.websocket_url(cursor))
+        except (simple_websocket.ConnectionError, OSError, requests.ConnectionError) as exc:
+            if not connected_once:
+                raise click.ClickException(f"cannot open {dashboard.websocket_url(cursor)}: {exc}") from None
+            time.sleep(RECONNECT_SECONDS)
+            continue
+        note(f"{'reconnected to' if connected_once else 'tailing metrics of'} {dashboard.url} (Ctrl-C to stop)")
+        connected_once = True
+        try:
+            while True:
+                if json.loads(ws.receive()).get("type") not in METRIC_TRIGGERS:
+                    continue
+                # Debounce: a burst of events becomes one read of the metrics once the feed goes quiet (or at
+                # least once a second while it never does).
+                deadline = time.monotonic() + METRICS_MAX_DELAY_SECONDS
+                while time.monotonic() < deadline and ws.receive(timeout=METRICS_QUIET_SECONDS) is not None:
+                    pass
+                emit_metrics(read_metrics(dashboard), shown, as_json)
+        except simple_websocket.ConnectionClosed:
+            note("connection lost; reconnecting...")
+            time.sleep(RECONNECT_SECONDS)
+        finally:
+            with contextlib.suppress(Exception):
+                ws.close()

@@ -203,3 +203,42 @@ def test_tail_follows_a_restarted_dashboard_without_repeating_events(tmp_path: P
         shown.append(json.loads(tail.next_line())["se_action"])
     assert shown == ["before-1", "before-2", "after"]
     assert tail.process.poll() is None, "tail should keep following"
+
+
+RUNNER_KEYS = {"counts.count_total_ci_runners_created", "counts.count_total_ci_runners_created_weekly",
+               "counts.count_total_ci_runners_created_monthly"}
+RUNNER_DISTINCT_KEYS = {f"redis_hll_counters.count_distinct_{field}_from_create_ci_runner_{frame}"
+                        for field in ("project_id", "namespace_id") for frame in ("weekly", "monthly")}
+
+
+def test_tail_metrics_shows_each_metric_then_the_ones_that_move(
+        make_live_server: Callable[..., Any], gitlab_definitions: Path, tails: list[Tail]):
+    from micro_dashboard.tracking import InternalEventsClient
+
+    live = make_live_server(definitions=[str(gitlab_definitions)])
+    tail = Tail("--url", live.url, "--metrics", "--json")
+    tails.append(tail)
+    first = {m["key_path"]: m for m in (json.loads(tail.next_line()) for _ in range(21))}
+    assert set(first) >= RUNNER_KEYS | RUNNER_DISTINCT_KEYS
+    assert all(m["moving"] == 0 and m["before"] is None for m in first.values())
+    tail.wait_until_following()
+    with InternalEventsClient(enabled=True, endpoint=live.url) as client:
+        client.track_event("create_ci_runner", project_id=1, namespace_id=10)
+        assert client.flush()
+        moved = {m["key_path"]: m for m in (json.loads(tail.next_line()) for _ in range(7))}
+        assert set(moved) == RUNNER_KEYS | RUNNER_DISTINCT_KEYS
+        assert {(m["before"], m["moving"]) for m in moved.values()} == {(0, 1)}
+        client.track_event("create_ci_runner", project_id=1, namespace_id=10)
+        assert client.flush()
+        # The same project and namespace again: only the totals move.
+        again = {m["key_path"]: (m["before"], m["moving"]) for m in (json.loads(tail.next_line()) for _ in range(3))}
+        assert again == dict.fromkeys(RUNNER_KEYS, (1, 2))
+
+
+def test_tail_metrics_needs_definitions_and_takes_no_event_filters(url: str):
+    without = subprocess.run([sys.executable, "-m", "micro_dashboard", "tail", "--url", url, "--metrics"],
+                             capture_output=True, text=True, timeout=30)
+    assert without.returncode == 1 and "has no GitLab definitions" in without.stderr
+    filtered = subprocess.run([sys.executable, "-m", "micro_dashboard", "tail", "--url", url, "--metrics",
+                               "app_id=web"], capture_output=True, text=True, timeout=30)
+    assert filtered.returncode == 2 and "--metrics shows every metric" in filtered.stderr
