@@ -52,19 +52,37 @@ function entitiesView(detail) {
   return list.map(entityBlock);
 }
 
-/** One plain sentence per problem, with the JSON path it is about. */
+/** What could not be checked and why: the notes of the unverified entities (an unreachable registry, ...). */
+function notCheckedView(detail) {
+  const unchecked = detail.entities.filter((e) => e.status === 'unverified');
+  return h('section', {class: 'failure not-checked'},
+    h('header', {}, badge('unverified', 'not checked'),
+      h('span', {}, unchecked.length === 1 ? '1 schema could not be checked'
+        : unchecked.length ? `${unchecked.length} schemas could not be checked` : 'its schemas could not be checked')),
+    h('p', {class: 'why'}, 'Not checked: no registry could be asked for these schemas, so it is not known if ' +
+      'the event passes them. It is counted apart from valid and invalid events until a registry answers.'),
+    unchecked.length ? h('ul', {class: 'problems'}, unchecked.map((e) => h('li', {class: 'problem'},
+      h('span', {class: 'sentence'}, e.note || 'The schema could not be checked.'),
+      h('code', {class: 'schema'}, e.schema)))) : null,
+    h('p', {class: 'why fix'}, 'Fix: run micro-dashboard schemas pull while online, serve a local copy with ' +
+      '--iglu-dir DIR, or use --strict to count such events as invalid.'));
+}
+
+/** One plain sentence per problem, with the JSON path it is about; and what could not be checked. */
 function failuresView(detail) {
   const failures = detail.failures.length ? detail.failures
     : detail.row.problems.length ? [{type: detail.row.problems[0].type, problems: detail.row.problems}] : [];
-  if (!failures.length) return emptyNote('No failures: this event is valid.');
-  return failures.map((failure) => h('section', {class: 'failure'},
+  const unverified = detail.row.unverified || detail.entities.some((e) => e.status === 'unverified');
+  if (!failures.length) return unverified ? notCheckedView(detail) : emptyNote('No failures: this event is valid.');
+  return [...failures.map((failure) => h('section', {class: 'failure'},
     h('header', {}, badge('invalid', failure.type || 'failure'),
       failure.schema ? h('code', {class: 'schema'}, failure.schema) : null),
     h('ul', {class: 'problems'}, (failure.problems || []).map((p) => h('li', {class: 'problem'},
       h('span', {class: 'sentence'}, p.message),
       p.path ? h('code', {class: 'path', title: 'JSON path / parameter'}, p.path) : null,
       p.schema && p.schema !== failure.schema ? h('code', {class: 'schema'}, p.schema) : null))),
-    failure.bad_row ? h('details', {}, h('summary', {}, 'Bad row JSON'), jsonView(failure.bad_row)) : null));
+    failure.bad_row ? h('details', {}, h('summary', {}, 'Bad row JSON'), jsonView(failure.bad_row)) : null)),
+  unverified ? notCheckedView(detail) : null];
 }
 
 /** A body is shown as JSON when it parses, else as it was received. */

@@ -1,16 +1,83 @@
-// The page's small status displays: counts and title, the pause button, the connection light, the search
-// error, the time presets, and the toast. Each one is drawn from the view state alone.
+// The page's small status displays: counts and title, the registry banner, the pause button, the connection
+// light, the search error, the time presets, and the toast. Each one is drawn from the view state, except what
+// /api/registries says (which registries answer, how many events could not be checked), kept here.
 
+import {api} from './api.js';
 import {replace} from './dom.js';
 import {isFiltered, state} from './state.js';
 
 const $ = (id) => document.getElementById(id);
+const VERIFY_MS = 1500; // /api/registries is asked at most this often while events arrive
+const VERIFY_TICK_MS = 15e3; // and this often when nothing does, to notice a registry that answers again
+
+// What /api/registries said last: the live feed's totals count unverified events as good.
+const checks = {unverified: 0, registries: [], unreachable: []};
+let verifyTimer = null;
+let verifyAt = 0;
+let ticking = false;
+
+function drawCounts() {
+  const {good, bad} = state.counts;
+  const unverified = Math.min(checks.unverified, good);
+  const valid = good - unverified;
+  // The title is short: the unverified count shows there when there are any.
+  document.title = unverified ? `${valid} ✓ ${unverified} ? ${bad} ✗ · micro-dashboard`
+    : `${valid} ✓ ${bad} ✗ · micro-dashboard`;
+  replace($('count-good'), valid.toLocaleString());
+  replace($('count-unverified'), unverified.toLocaleString());
+  replace($('count-bad'), bad.toLocaleString());
+}
+
+/** The banner: which registries cannot be reached (or that none is configured), and what that means. */
+function drawRegistryBanner() {
+  const banner = $('registry-banner');
+  const down = checks.registries.filter((r) => r.state === 'unreachable');
+  const none = checks.known && !checks.registries.length;
+  banner.hidden = !down.length && !none;
+  if (banner.hidden) return;
+  const events = checks.unverified === 1 ? '1 event shows' : `${checks.unverified.toLocaleString()} events show`;
+  if (none) {
+    replace($('registry-banner-title'), 'No Iglu registry is configured:');
+    replace($('registry-banner-text'), `schemas cannot be checked, so ${events} as unverified rather than valid or invalid.`);
+    return;
+  }
+  const names = down.map((r) => (r.name === r.location ? r.name : `${r.name} (${r.location})`));
+  replace($('registry-banner-title'), down.length === 1 ? 'Iglu registry unreachable:' : 'Iglu registries unreachable:');
+  replace($('registry-banner-text'),
+    `${names.join(', ')} — ${down.map((r) => r.reason).filter(Boolean).join('; ')}` +
+    `${down[0].since ? ` (since ${new Date(down[0].since).toLocaleTimeString()})` : ''}. ` +
+    `Schemas only ${down.length === 1 ? 'it has' : 'they have'} are not checked: ${events} as unverified ` +
+    '(not checked) until a registry answers.');
+}
+
+async function refreshChecks() {
+  verifyAt = Date.now();
+  try {
+    const answer = await api('/api/registries');
+    Object.assign(checks, answer, {known: true});
+  } catch {
+    return; // an older dashboard, or none: the counts stay as the feed gives them
+  }
+  drawCounts();
+  drawRegistryBanner();
+}
+
+/** Ask /api/registries soon, at most every VERIFY_MS; and every VERIFY_TICK_MS from the first call on. */
+function checksSoon() {
+  if (!ticking) {
+    ticking = true;
+    setInterval(checksSoon, VERIFY_TICK_MS);
+  }
+  if (verifyTimer) return;
+  verifyTimer = setTimeout(() => {
+    verifyTimer = null;
+    refreshChecks();
+  }, Math.max(0, VERIFY_MS - (Date.now() - verifyAt)));
+}
 
 export function showCounts() {
-  const {good, bad} = state.counts;
-  document.title = `${good} ✓ ${bad} ✗ · micro-dashboard`;
-  replace($('count-good'), good.toLocaleString());
-  replace($('count-bad'), bad.toLocaleString());
+  drawCounts();
+  checksSoon(); // the totals moved (or the page opened): how many are unverified may have too
   const shown = state.rows.length;
   replace($('shown'), isFiltered()
     ? `${shown.toLocaleString()} of ${Math.max(state.total, shown).toLocaleString()} matching`
