@@ -144,3 +144,18 @@ def test_schemas_only_gitlabs_registry_has_are_unverified_offline_not_invalid(
     assert entity_statuses(server, python_event["id"]) == {GITLAB_STANDARD: "valid", AI_CONTEXT: "unverified"}
     statuses = entity_statuses(server, browser_event["id"])
     assert (statuses[GITLAB_STANDARD], statuses[GITLAB_SERVICE_PING]) == ("valid", "unverified")
+
+
+def test_without_gitlabs_registry_configured_its_schemas_are_unverified_not_invalid(
+        make_live_server: Callable[..., LiveServer], iglu_gitlab: Path) -> None:
+    """Only local folders (--no-default-registries): a com.gitlab schema they lack was never asked of GitLab's
+    registry, so the event is unverified and says so, not invalid."""
+    server = make_live_server(iglu_dirs=[str(iglu_gitlab)])
+    send_with_python(server)
+    events = stored(server, len(EVENTS))
+    assert all((e["valid"], e["unverified"]) == (True, True) for e in events)
+    answer = requests.get(f"{server.url}/api/events/{events[0]['id']}", timeout=10).json()
+    (ai,) = [e for e in answer["entities"] if e["schema"] == AI_CONTEXT]
+    assert ai["status"] == "unverified"
+    assert "not asked: GitLab (https://gitlab-org.gitlab.io/iglu), the default registry that publishes com.gitlab " \
+           "schemas, is not configured" in ai["note"]

@@ -253,6 +253,12 @@ class Resolver:
             unreachable.append(why)
             history.append({"repository": "none", "errors": [{"error": "RepoFailure", "message": why}],
                             "attempts": 0, "lastAttempt": _now_iso()})
+        publisher = _publisher_not_configured(key, self.registries)
+        if publisher is not None:
+            # The folders and registries asked do not have it, but the registry that publishes the vendor's schemas
+            # was not asked (e.g. --no-default-registries): that is not the sender's mistake, only unchecked.
+            unreachable.append(f"not asked: {publisher.describe()}, the default registry that publishes "
+                               f"{key.vendor} schemas, is not configured")
         if unreachable:
             resolution = Resolution(uri, "unreachable", history=history, unreachable=unreachable)
             if refused and not failed:  # asking again soon would fetch the same refused answer
@@ -344,3 +350,11 @@ def pull_schemas(source: EmbeddedRegistry, cache: SchemaCache, vendor: str | Non
             cache.put(key.uri, answer.schema, source.name)
             pulled.append(key.uri)
     return pulled
+
+
+def _publisher_not_configured(key: SchemaKey, registries: Iterable[Registry]) -> Registry | None:
+    """Return the default registry that publishes this vendor's schemas (GitLab's for com.gitlab) when none of the
+    configured registries is it, else None."""
+    configured = {r.describe() for r in registries}
+    return next((r for r in default_registries() if r.vendor_prefixes and r.matches(key)
+                 and r.describe() not in configured), None)
