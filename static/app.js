@@ -7,6 +7,7 @@ import {addTab} from './js/detail.js';
 import {replace} from './js/dom.js';
 import {GITLAB_TAB} from './js/gitlab.js';
 import {wireKeyboard} from './js/keyboard.js';
+import {mountMetrics} from './js/metrics.js';
 import {openDetail, wirePanel} from './js/panel.js';
 import {mountList, togglePause} from './js/rows.js';
 import {readUrl, state, writeUrl} from './js/state.js';
@@ -98,4 +99,5 @@ function mountEvents() {
 }
 
 registerView('events', {label: 'Events', mount: mountEvents});
+registerView('metrics', {label: 'Metrics', mount: mountMetrics});
 mountView();

@@ -204,7 +204,7 @@ def test_the_url_names_the_view_and_an_unknown_one_shows_the_events(live_server:
     open_dashboard(page, live_server.url, "?view=events&search=app:ui-test")
     expect(rows(page, "viewed")).to_have_count(1, timeout=WAIT_MS)
     assert "view=events" in page.url and "search=app%3Aui-test" in page.url  # kept when the view writes the URL
-    expect(page.locator("#views")).to_be_hidden()  # one view: nothing to switch to
+    expect(page.locator("#views a")).to_have_text(["Events", "Metrics"])  # the views to switch between
     open_dashboard(page, live_server.url, "?view=no-such-view")
     expect(rows(page, "viewed")).to_have_count(1, timeout=WAIT_MS)
 

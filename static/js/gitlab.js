@@ -1,7 +1,9 @@
 // Everything GitLab-specific in the UI: the compact ids in a row's event cell and the GitLab tab of the
-// detail panel. GitLab's internal events are structured events carrying the gitlab_standard entity.
+// detail panel (with the event's definition checks and the metric key paths it moved). GitLab's internal events
+// are structured events carrying the gitlab_standard entity.
 
-import {h, jsonView} from './dom.js';
+import {api} from './api.js';
+import {h, jsonView, replace} from './dom.js';
 import {badge, emptyNote, keyValues} from './detail.js';
 import {cellText} from './format.js';
 
@@ -18,6 +20,35 @@ export function gitlabIds(row) {
   return h('span', {class: 'gl', title: 'gitlab_standard'},
     found.map(([key, prefix, value]) => h('span', {title: key},
       prefix ? `${prefix}:${cellText(value)}` : cellText(value))));
+}
+
+/** One definition check of an event: its severity and sentence. */
+function checkItem(check) {
+  return h('li', {class: `gl-check c-${check.severity}`, dataset: {code: check.code}},
+    h('span', {class: 'severity'}, check.severity), check.message);
+}
+
+/** The event's checks against the definitions and the key paths it moved (GET /api/events/<id>/gitlab),
+ * filled in when they arrive. */
+function metricsSection(detail) {
+  const section = h('section', {class: 'gl-metrics'}, emptyNote('Checking against the definitions…'));
+  Promise.all([api(`/api/events/${encodeURIComponent(detail.row.id)}/gitlab`), api('/api/definitions')])
+    .then(([gitlab, definitions]) => {
+      if (!definitions.configured) {
+        replace(section, emptyNote('No GitLab definitions loaded: start the dashboard with --definitions DIR to ' +
+          'check this event and see the metrics it moves.'));
+        return;
+      }
+      replace(section,
+        h('h4', {}, 'Metrics moved'),
+        gitlab.moved.length
+          ? h('ul', {class: 'gl-moved'}, gitlab.moved.map((key) => h('li', {}, h('code', {}, key))))
+          : emptyNote('This event moved no metric key path.'),
+        h('h4', {}, 'Definition checks'),
+        gitlab.checks.length ? h('ul', {class: 'gl-checks'}, gitlab.checks.map(checkItem))
+          : emptyNote(`${gitlab.action} matches its definition.`));
+    }, (err) => replace(section, emptyNote(`Could not check this event: ${err.message}`)));
+  return section;
 }
 
 /** The GitLab view: the structured event's fields and the ids and plan from gitlab_standard. */
@@ -38,6 +69,7 @@ function gitlabView(detail) {
         h('div', {class: 'gl-key'}, k),
         h('div', {class: v === null || v === undefined ? 'gl-val muted' : 'gl-val'},
           v === null || v === undefined ? '—' : String(v))))),
+    metricsSection(detail),
     h('h4', {}, 'extra'),
     data.extra && Object.keys(data.extra).length ? jsonView(data.extra) : emptyNote('No extra properties.'),
     h('h4', {}, 'gitlab_standard ', standard ? badge(standard.status) : null,
