@@ -83,7 +83,7 @@ def live(ws) -> None:
     sub = hub.subscribe()
     try:
         last = int(request.args.get("since") or 0)
-        ws.send(json.dumps({"type": "hello", "data": {"counts": store.counts(), "last_id": store.last_id()}}))
+        ws.send(json.dumps({"type": "hello", "data": {"counts": store.totals(), "last_id": store.last_id()}}))
         while batch := view.replay(last):
             for summary in batch:
                 ws.send(json.dumps({"type": "event", "data": summary}))

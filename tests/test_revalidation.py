@@ -39,8 +39,8 @@ def test_a_late_verdict_reaches_the_websocket_the_waiters_and_the_api(make_live_
         envelopes = [json.loads(ws.receive(timeout=10)) for _ in range(3)]
         # The second event does not match the feed's filter: only the totals say it arrived.
         assert [e["type"] for e in envelopes] == ["counts", "update", "counts"]
-        assert envelopes[0]["data"] == {"total": 2, "good": 2, "bad": 0}
-        assert envelopes[2]["data"] == {"total": 2, "good": 1, "bad": 1}
+        assert envelopes[0]["data"] == {"total": 2, "good": 2, "bad": 0, "unverified": 1}
+        assert envelopes[2]["data"] == {"total": 2, "good": 1, "bad": 1, "unverified": 0}
         envelope = envelopes[1]
         assert envelope["data"]["id"] == first["id"]
         assert envelope["data"]["valid"] is False and envelope["data"]["unverified"] is False

@@ -40,6 +40,7 @@ class Written:
     value: Any = None
     removed: int = 0  # event rows deleted (by retention or a delete)
     removed_good: int = 0  # of which valid
+    removed_unverified: int = 0  # of which valid but not checked
     cleared: bool = False  # everything was deleted
 
 __all__ = ["QUERY_ERRORS", "Change", "Store", "StoredEntity", "StoredEvent", "StoredFailure", "StoredRequest",
@@ -213,15 +214,15 @@ class Store:
                 self._decoded.notify_all()
         self._recount(done, decoded + inserted, bool(updated))
         if decoded or inserted:
-            self._tell(Change("insert", decoded + inserted, counts=self.counts(),
+            self._tell(Change("insert", decoded + inserted, counts=self.totals(),
                               decoded_through=self.decoded_through))
         if updated:
-            self._tell(Change("update", updated, counts=self.counts()))
+            self._tell(Change("update", updated, counts=self.totals()))
         if any(w.removed for w in done if w.kind != "deleted"):
             oldest = self._writer.execute("SELECT coalesce(min(id), 0) FROM events").fetchone()[0]
-            self._tell(Change("pruned", counts=self.counts(), oldest_id=oldest))
+            self._tell(Change("pruned", counts=self.totals(), oldest_id=oldest))
         if any(w.kind == "deleted" for w in done):
-            self._tell(Change("delete", counts=self.counts()))
+            self._tell(Change("delete", counts=self.totals()))
 
     def _recount(self, done: list[Written], new: list[Summary], updated: bool) -> None:
         """Keep Micro's totals in step with what was just committed."""
@@ -230,10 +231,11 @@ class Store:
             return
         counts = self._counts
         removed, removed_good = sum(w.removed for w in done), sum(w.removed_good for w in done)
-        good = sum(s.valid for s in new) - removed_good
         counts["total"] += len(new) - removed
-        counts["good"] += good
+        counts["good"] += sum(s.valid for s in new) - removed_good
         counts["bad"] = counts["total"] - counts["good"]
+        counts["unverified"] += (sum(s.valid and s.unverified for s in new)
+                                 - sum(w.removed_unverified for w in done))
 
     def wait_decoded(self, request_id: int, timeout: float) -> bool:
         """Wait until the pipeline has decoded every request up to `request_id`; False if it has not by `timeout`."""
@@ -261,18 +263,21 @@ class Store:
 
     def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any], written: Written) -> None:
         """Delete event rows matching `where`, their entities and failures, and requests left with no rows."""
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY, request_id INTEGER, "
-                     "valid INTEGER)")
-        conn.execute("DELETE FROM doomed")
-        conn.execute(f"INSERT INTO doomed SELECT id, request_id, valid FROM events WHERE {where}", params)
-        count, good = conn.execute("SELECT count(*), coalesce(sum(valid), 0) FROM doomed").fetchone()
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_rows (id INTEGER PRIMARY KEY, request_id INTEGER, "
+                     "valid INTEGER, unverified INTEGER)")
+        conn.execute("DELETE FROM doomed_rows")
+        conn.execute(f"INSERT INTO doomed_rows SELECT id, request_id, valid, valid AND unverified FROM events "
+                     f"WHERE {where}", params)
+        count, good, unverified = conn.execute(
+            "SELECT count(*), coalesce(sum(valid), 0), coalesce(sum(unverified), 0) FROM doomed_rows").fetchone()
         written.removed += count
         written.removed_good += good
+        written.removed_unverified += unverified
         if count:
-            conn.execute("DELETE FROM entities WHERE event_row IN (SELECT id FROM doomed)")
-            conn.execute("DELETE FROM failures WHERE event_row IN (SELECT id FROM doomed)")
-            conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed)")
-            conn.execute("DELETE FROM requests WHERE id IN (SELECT request_id FROM doomed) "
+            conn.execute("DELETE FROM entities WHERE event_row IN (SELECT id FROM doomed_rows)")
+            conn.execute("DELETE FROM failures WHERE event_row IN (SELECT id FROM doomed_rows)")
+            conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed_rows)")
+            conn.execute("DELETE FROM requests WHERE id IN (SELECT request_id FROM doomed_rows) "
                          "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
 
     def delete(self, flt: Filter | None = None) -> int:
@@ -318,12 +323,19 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Return Micro's summary: total, good and bad rows (as of the last commit)."""
+        totals = self.totals()
+        return {"total": totals["total"], "good": totals["good"], "bad": totals["bad"]}
+
+    def totals(self) -> dict[str, int]:
+        """Return Micro's summary and how many of the good rows could not be checked (`unverified`)."""
         return dict(self._counts) if not self.readonly else self._count_rows(self.reader)
 
     @staticmethod
     def _count_rows(conn: sqlite3.Connection) -> dict[str, int]:
-        good, bad = conn.execute("SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events").fetchone()
-        return {"total": good + bad, "good": good, "bad": bad}
+        good, bad, unverified = conn.execute(
+            "SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0), coalesce(sum(valid AND unverified), 0) "
+            "FROM events").fetchone()
+        return {"total": good + bad, "good": good, "bad": bad, "unverified": unverified}
 
     def events(self, ids: list[int], full: bool = True) -> list[StoredEvent]:
         """Return stored events in id order; `full` adds each one's request, entities and failures."""

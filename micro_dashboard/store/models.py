@@ -165,6 +165,6 @@ class Change:
 
     kind: Literal["insert", "update", "delete", "pruned"]
     summaries: list[Summary] = field(default_factory=list)  # insert, update: the rows as they now are
-    counts: dict[str, int] | None = None  # delete, pruned: Micro's totals afterwards
+    counts: dict[str, int] | None = None  # Micro's totals afterwards, with how many good rows are unverified
     oldest_id: int = 0  # pruned: the oldest row left
     decoded_through: int = 0  # insert: the last request the pipeline has now decoded

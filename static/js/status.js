@@ -18,7 +18,8 @@ let ticking = false;
 
 function drawCounts() {
   const {good, bad} = state.counts;
-  const unverified = Math.min(checks.unverified, good);
+  // The live feed's totals say how many good rows are unverified; /api/registries says it when polling.
+  const unverified = Math.min(state.counts.unverified ?? checks.unverified, good);
   const valid = good - unverified;
   // The title is short: the unverified count shows there when there are any.
   document.title = unverified ? `${valid} ✓ ${unverified} ? ${bad} ✗ · micro-dashboard`
