@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -184,11 +185,11 @@ def parse_target(name: str) -> Target | None:
     return EntityField(head, tuple(rest.split(".")))
 
 
-def condition(name: str, text: str) -> Clause:
-    """Build the clause for one `name=value` filter on a column, an entity field or a parameter."""
+def condition(name: str, text: str, target: Target | None = None) -> Clause:
+    """Build the clause for one `name=value` filter on a column, an entity field or a parameter (or `target`)."""
     base, op_name = split_operator(name)
     op = OPERATORS[op_name] if op_name else DEFAULT
-    target = parse_target(base)
+    target = target or parse_target(base)
     if target is None:
         raise FilterError(f"unknown filter {name!r}", {"filter": name, "known": list(FILTERABLE) + [
             "valid", "from", "to", "has", "q", "search", "<entity>.<path>", "unstruct.<path>", "param.<key>"]})
@@ -239,6 +240,32 @@ def parse_args(items: Iterable[tuple[str, str]]) -> Filter:
     return out
 
 
+# Search keys in the words of GitLab and Snowplow developers, defined once: each reads as the fields it names (any
+# of them, for more than one). `user_id` is Snowplow's user_id and GitLab's gitlab_standard user_id alike.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "action": ("se_action",), "category": ("se_category",), "label": ("se_label",), "property": ("se_property",),
+    "value": ("se_value",), "project_id": ("gitlab_standard.project_id",),
+    "namespace_id": ("gitlab_standard.namespace_id",), "plan": ("gitlab_standard.plan",),
+    "user_id": ("user_id", "gitlab_standard.user_id"),
+}
+# Summary columns a search may name though they are not promoted (read from the events table all the same).
+SEARCHABLE_COLUMNS = ("se_value",)
+IS_VALUES = ("valid", "invalid", "unverified")
+# The search language, for people: each form with what it does (the UI's `?` help and GET /api/search-help).
+SEARCH_SYNTAX: tuple[tuple[str, str], ...] = (
+    ("app:shop", "app_id is shop"),
+    ("event:click_button", "the event's name, structured action or event type is click_button"),
+    ("schema:link_click", "the event's schema contains link_click"),
+    ("is:valid  is:invalid  is:unverified", "validity (unverified: a schema could not be checked)"),
+    ("has:gitlab_standard  has:com.gitlab/gitlab_standard", "carries this entity or self-describing event"),
+    ("gitlab_standard.project_id:7", "a field inside an entity, by schema name and JSON path"),
+    ("param.aid:shop", "a raw tracker parameter as received"),
+    ("se_value__gt:3", "an operator after the key: " + ", ".join(OPERATORS)),
+    ("key=value", "the same as key:value for a known key"),
+    ("-app:shop", "a leading minus excludes what the term matches"),
+    ('"free text"  words', "text anywhere in the raw request or the decoded event"),
+)
+KEY_VALUE = re.compile(r"([A-Za-z_][\w.\-]*)=(.*)")
 _TOKEN = re.compile(r'\s*(-?)(?:"([^"]*)"|([^\s:"]+):(?:"([^"]*)"|(\S*))|(\S+))')
 
 
@@ -257,6 +284,9 @@ def parse_search(text: str) -> Filter:
         token = match.group(0).strip()
         if (value or "").startswith('"') or (word or "").startswith('"'):
             raise FilterError(f"search token {token!r} opens a quote that is never closed", {"token": token})
+        key_value = KEY_VALUE.fullmatch(word) if word is not None else None
+        if key_value and is_search_key(split_operator(key_value.group(1))[0]):
+            key, value, word = key_value.group(1), key_value.group(2), None  # `key=value` reads as `key:value`
         if phrase is not None or word is not None:
             text_value = phrase if phrase is not None else word
             clause: Clause | None = Text(text_value) if text_value else None
@@ -281,17 +311,57 @@ def search_token(token: str, key: str, value: str) -> Clause:
         if value == "unverified":
             return Unverified()
         if value not in ("valid", "invalid"):
+            hint = did_you_mean(value, IS_VALUES, "is:")
             raise FilterError(f"search token {token!r}: use is:valid or is:invalid, or is:unverified for events "
-                              "whose schemas could not be checked", {"token": token})
+                              f"whose schemas could not be checked{hint}", {"token": token})
         return Valid(value == "valid")
     if key == "has":
-        return Has(value)
+        return Has(entity_name(value))
     if key in ("valid", "from", "to", "q"):
         return parse_args([(key, value)]).clauses[0]
+    base, op_name = split_operator(key)
+    suffix = f"__{op_name}" if op_name else ""
     try:
+        if base in ALIASES:
+            clauses = tuple(condition(name + suffix, value, Column(name) if name in SEARCHABLE_COLUMNS else None)
+                            for name in ALIASES[base])
+            return clauses[0] if len(clauses) == 1 else AnyOf(clauses)
+        if base in SEARCHABLE_COLUMNS:
+            return condition(key, value, Column(base))
         return condition(key, value)
     except FilterError as exc:
-        raise FilterError(f"cannot read search token {token!r}: {exc}", {"token": token, **exc.detail}) from None
+        hint = "" if is_search_key(base) else did_you_mean(base, search_keys(), "", ":")
+        raise FilterError(f"cannot read search token {token!r}: {exc}{hint}", {"token": token, **exc.detail}) from None
+
+
+def entity_name(text: str) -> str:
+    """Return the schema name in `name`, `vendor/name` or an `iglu:vendor/name/format/version` URI."""
+    parts = text.removeprefix("iglu:").split("/")
+    return parts[1] if len(parts) >= 2 and parts[1] else parts[0]
+
+
+def search_keys() -> tuple[str, ...]:
+    """Return every key the search box reads directly (besides `<entity>.<path>` and `param.<key>`)."""
+    return ("app", "event", "schema", "is", "has", "valid", "from", "to", "q", *ALIASES, *FILTERABLE,
+            *SEARCHABLE_COLUMNS)
+
+
+def is_search_key(key: str) -> bool:
+    """Return whether the search reads `key` (without its operator) as a field rather than free text."""
+    return key in search_keys() or parse_target(key) is not None
+
+
+def did_you_mean(word: str, choices: Iterable[str], prefix: str = "", suffix: str = "") -> str:
+    """Return ` (did you mean x?)` naming the closest choice, or nothing when none is close."""
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{close[0]}{suffix}?)" if close else ""
+
+
+def search_help() -> dict[str, Any]:
+    """Return the search language for people and for autocomplete: its forms, keys, aliases and operators."""
+    return {"syntax": [{"example": example, "means": means} for example, means in SEARCH_SYNTAX],
+            "keys": list(search_keys()), "aliases": {k: list(v) for k, v in ALIASES.items()},
+            "is": list(IS_VALUES), "operators": {name: op.description for name, op in OPERATORS.items()}}
 
 
 def column_targets(names: list[str]) -> dict[str, Target]:
@@ -305,3 +375,16 @@ def column_targets(names: list[str]) -> dict[str, Target]:
             raise FilterError(f"unknown column {name!r}", {"column": name})
         targets[name] = target
     return targets
+
+
+# What a search key's values are read from, for the keys that are not a field of their own name.
+VALUE_SOURCES = {"app": ("app_id",), "event": ("se_action", "event_name"), "schema": ("schema",)}
+
+
+def value_targets(key: str) -> list[Target]:
+    """Return the fields whose values a search key compares (for autocomplete), or raise naming the key."""
+    names = VALUE_SOURCES.get(key) or ALIASES.get(key) or (key,)
+    targets = [Column(n) if n in SEARCHABLE_COLUMNS else parse_target(n) for n in names]
+    if any(t is None for t in targets):
+        raise FilterError(f"unknown search key {key!r}{did_you_mean(key, search_keys())}", {"key": key})
+    return [t for t in targets if t is not None]

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from .. import export
 from ..columns import SUMMARY
 from ..errors import ClientError
-from ..filters import INT64_MAX, Filter, column_targets, parse_args, parse_time
+from ..filters import INT64_MAX, Filter, column_targets, parse_args, parse_time, search_help, value_targets
 from ..pipeline.fields import FIELDS
 from ..store import Store, StoredEvent, reads
 from . import detail as details
@@ -72,6 +72,9 @@ def list_events() -> Response:
     more = len(rows) > limit
     rows = rows[:limit]
     events = [s.to_json() for s in rows]
+    repeated = reads.duplicates(st, [s.id for s in rows])
+    for event in events:
+        event["duplicate"] = event["id"] in repeated
     if columns:
         values = reads.column_values(st, [s.id for s in rows], columns)
         for event in events:
@@ -153,6 +156,27 @@ def columns() -> Response:
     params, entities = reads.known_columns(store())
     paths = {f"{name}.{p}" for _kind, _schema, name, data in entities for p in reads.leaf_paths(data)}
     return jsonify({"columns": [*FIELDS, *(f"param.{k}" for k in params), *sorted(paths)], "summary": list(SUMMARY)})
+
+
+@bp.route("/search-help", methods=["GET"])
+def search_syntax() -> Response:
+    """Describe the search language: its forms, keys, aliases, `is:` values and operators."""
+    return jsonify(search_help())
+
+
+@bp.route("/values", methods=["GET"])
+def top_values() -> Response:
+    """Return the most frequent values of a search key (starting with `prefix`), for autocomplete."""
+    key = request.args.get("key", "")
+    if not key:
+        raise ClientError("key is required, e.g. key=app", detail={"parameter": "key"})
+    limit = int_arg("limit", 10, 1, 50)
+    counts: dict[Any, int] = {}
+    for target in value_targets(key):
+        for found in reads.top_values(store(), target, request.args.get("prefix", ""), limit):
+            counts[found["value"]] = counts.get(found["value"], 0) + found["count"]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))[:limit]
+    return jsonify({"key": key, "values": [{"value": v, "count": n} for v, n in ranked]})
 
 
 def _export(fmt: str, mimetype: str) -> Response:

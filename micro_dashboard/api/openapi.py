@@ -42,7 +42,8 @@ FILTERS = [
     _query("has", "Only events carrying this entity (schema name); repeatable."),
     _query("q", "Free text over the raw payload and the decoded event."),
     _query("search", "The search box: app:x event:x schema:x is:valid is:invalid is:unverified has:e e.f:v param.k:v "
-                      "-neg \"phrase\"."),
+                      "-neg \"phrase\", key=value, and aliases (action: category: label: property: value: "
+                      "project_id: namespace_id: user_id: plan:); GET /api/search-help lists them."),
 ]
 INT = {"type": "integer"}
 
@@ -98,6 +99,19 @@ def _api_paths() -> dict[str, Any]:
         "/api/stats": {"get": _op("Counts by validity, event, app, schema, and per minute over from..to.",
                                   {"200": _json("The counts."), **BAD}, FILTERS)},
         "/api/columns": {"get": _op("Column names a list can show.", {"200": _json("The names.")})},
+        "/api/search-help": {"get": _op(
+            "The search language (the `search=` filter and the UI's search box): its forms with what each means, "
+            "the keys it reads, the aliases (`action:` is se_action, `project_id:` is gitlab_standard.project_id, "
+            "...), the `is:` values and the operators.",
+            {"200": _json("`{syntax: [{example, means}], keys, aliases, is, operators}`.")})},
+        "/api/values": {"get": _op(
+            "The most frequent values of a search key, for autocomplete: a promoted column through its index, an "
+            "entity field or parameter over the newest 5,000 rows carrying it.",
+            {"200": _json("`{key, values: [{value, count}]}`, most frequent first."), **BAD},
+            [_query("key", "A search key: app, event, an alias (action, project_id, ...), a column, "
+                           "<entity>.<path> or param.<key>."),
+             _query("prefix", "Only values starting with this text."),
+             _query("limit", "How many values (default 10, at most 50).", INT)])},
         "/api/registries": {"get": _op(
             "The configured Iglu registries, in the order they are asked, each `ok`, `unreachable` (with `reason` "
             "and `since`) or `not asked yet`; `unverified` counts the stored events whose schemas could not be "
@@ -206,7 +220,9 @@ SCHEMAS = {
         **{c: {"type": ["string", "null"]} for c in ("app_id", "platform", "event", "event_name", "event_vendor",
                                                      "name_tracker", "user_id", "se_category", "se_action",
                                                      "se_label")},
-        "problems": {"type": "array", "items": OBJECT}, "columns": OBJECT}},
+        "problems": {"type": "array", "items": OBJECT}, "columns": OBJECT,
+        "duplicate": {"type": "boolean", "description": "In /api/events: an earlier row had the same event_id "
+                                                       "(a replay or a tracker's retry)."}}},
     "EventList": {"type": "object", "properties": {
         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
         "next_before": {"type": ["integer", "null"]}, "last_id": INT, "total": INT}},

@@ -12,7 +12,7 @@ from typing import Any
 from ..filters import Column, EntityField, Filter, Param, Target
 from ..paths import MISSING, walk
 from . import Store, StoredEvent, Summary
-from .filter_sql import Where, compile_filter
+from .filter_sql import Where, compile_filter, sqlite_json_path
 from .models import SUMMARY_COLUMNS
 from .rows import dumps
 
@@ -158,3 +158,44 @@ def leaf_paths(value: Any, prefix: str = "", depth: int = 3) -> list[str]:
         out.extend(leaf_paths(item, path, depth - 1) if isinstance(item, dict) else [path])
     return out
 
+
+
+# Entity fields and parameters have no index: their top values are counted over this many newest rows at most.
+VALUES_SAMPLE = 5000
+
+
+def top_values(store: Store, target: Target, prefix: str = "", limit: int = 10) -> list[dict[str, Any]]:
+    """Return the most frequent values of a column, entity field or parameter (starting with `prefix`), with counts.
+
+    A column is read through its index (a range on the prefix, then an index-only scan); an entity field or a
+    parameter is read from the newest VALUES_SAMPLE rows that carry it."""
+    if isinstance(target, Column):
+        expr, source, params = f'"{target.name}"', "events", []
+    elif isinstance(target, Param):
+        path = sqlite_json_path([target.key]).replace("'", "''")
+        expr = f"json_extract(parameters, '{path}')"
+        source, params = "(SELECT parameters FROM events WHERE parameters IS NOT NULL ORDER BY id DESC LIMIT ?)", [
+            VALUES_SAMPLE]
+    else:
+        path = sqlite_json_path(list(target.path)).replace("'", "''")
+        expr = f"json_extract(data, '{path}')"
+        which = "kind = 'unstruct'" if target.entity == "unstruct" else "name = ?"
+        source = f"(SELECT data FROM entities WHERE {which} ORDER BY id DESC LIMIT ?)"
+        params = [VALUES_SAMPLE] if target.entity == "unstruct" else [target.entity, VALUES_SAMPLE]
+    where, more = f"{expr} IS NOT NULL", []
+    if prefix:
+        # A range rather than LIKE, so that a promoted column's index serves it.
+        where, more = f"{expr} >= ? AND {expr} < ?", [prefix, prefix + "\U0010ffff"]
+    found = store._query(f"SELECT {expr} AS value, count(*) AS n FROM {source} WHERE {where} GROUP BY 1 "
+                         "ORDER BY n DESC, 1 LIMIT ?", [*params, *more, limit])
+    return [{"value": r["value"], "count": r["n"]} for r in found]
+
+
+def duplicates(store: Store, ids: list[int]) -> set[int]:
+    """Return which of these rows carry an event_id an earlier row already had (a replay or a tracker's retry)."""
+    if not ids:
+        return set()
+    found = store._query(
+        "SELECT e.id FROM events e WHERE e.id IN (SELECT value FROM json_each(?)) AND e.event_id IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM events o WHERE o.event_id = e.event_id AND o.id < e.id)", [dumps(ids)])
+    return {r[0] for r in found}
