@@ -94,6 +94,7 @@ CASES = [
 ]
 
 
+@pytest.mark.needs_iglu_central
 @pytest.mark.parametrize(("query", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_filter_selects_exactly_the_matching_events(seeded: Seeded, query: str, expected: str) -> None:
     assert seeded.matching(query) == set(expected)
@@ -130,6 +131,7 @@ def test_list_pages_newest_first_by_cursor(seeded: Seeded) -> None:
     assert [e["id"] for e in seeded.get(f"since={ids[1]}").json()["events"]] == [ids[0]]
 
 
+@pytest.mark.needs_iglu_central
 def test_summary_has_the_contract_fields(seeded: Seeded) -> None:
     event = seeded.get("app_id=gitlab&se_action=merge").json()["events"][0]
     assert set(event) == {"id", "event_id", "valid", "unverified", "collector_tstamp", "schema", "app_id", "platform",
@@ -149,6 +151,7 @@ def test_columns_adds_fields_params_and_entity_paths(seeded: Seeded) -> None:
     assert seeded.get("columns=nonsense").status_code == 400
 
 
+@pytest.mark.needs_iglu_central
 def test_event_by_event_id_and_row_id(seeded: Seeded) -> None:
     b = next(k for k, v in seeded.labels.items() if v == "B")
     detail = requests.get(f"{seeded.url}/api/events/{b}", timeout=10).json()
@@ -202,6 +205,7 @@ def test_latest_returns_the_newest_match_or_404(seeded: Seeded) -> None:
     assert none.status_code == 404 and none.json()["error"]
 
 
+@pytest.mark.needs_iglu_central
 def test_stats_counts_by_validity_event_app_schema_and_minute(seeded: Seeded) -> None:
     stats = requests.get(f"{seeded.url}/api/stats", timeout=10).json()
     assert (stats["total"], stats["valid"], stats["invalid"]) == (5, 4, 1)

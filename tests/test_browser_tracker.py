@@ -12,7 +12,7 @@ import requests
 from snowplow_checks import IGLU_DIRS, wait_for_count
 from support import LINK_CLICK, UNSTRUCT, WEB_PAGE, QuietServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.needs_iglu_central]
 
 REPO = Path(__file__).resolve().parents[1]
 UMD = REPO / ".node" / "node_modules" / "@snowplow" / "browser-tracker" / "dist" / "index.umd.min.js"

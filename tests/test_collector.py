@@ -273,6 +273,7 @@ def test_unknown_vendor_get_answers_the_pixel(client):
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
 
 
+@pytest.mark.needs_iglu_central
 def test_iglu_webhook_get_records_a_self_describing_event(client):
     query = urlencode({"schema": LINK_CLICK, "targetUrl": "https://example.test/", "elementId": "buy"})
     response = client.get(f"/com.snowplowanalytics.iglu/v1?{query}")

@@ -17,6 +17,8 @@ from support import CONTEXTS, IGLU_CENTRAL, LINK_CLICK, PAYLOAD_DATA, UNSTRUCT, 
 from micro_dashboard import __version__
 from micro_dashboard.pipeline.fields import FIELDS
 
+pytestmark = pytest.mark.needs_iglu_central
+
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 TP2 = f"/{SNOWPLOW}/tp2"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"

@@ -29,6 +29,8 @@ from support import LINK_CLICK, WEB_PAGE
 
 from micro_dashboard.pipeline.fields import FIELDS
 
+pytestmark = pytest.mark.needs_iglu_central
+
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 SCREEN_VIEW = "iglu:com.snowplowanalytics.mobile/screen_view/jsonschema/1-0-0"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")

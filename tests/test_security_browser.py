@@ -98,6 +98,7 @@ def test_a_page_on_another_origin_cannot_wipe_the_events(page: Any, live_server:
     assert requests.get(f"{live_server.url}/micro/all", timeout=10).json()["total"] == 3
 
 
+@pytest.mark.needs_iglu_central
 def test_the_real_browser_tracker_still_collects_from_another_origin(page: Any, live_server: Any,
                                                                      attacker_site: QuietServer) -> None:
     if not UMD.exists():

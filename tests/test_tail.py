@@ -105,6 +105,7 @@ def structured(url: str, app_id: str, category: str, action: str, **extra: str) 
     send(url, app_id, e="se", se_ca=category, se_ac=action, **extra)
 
 
+@pytest.mark.needs_iglu_central
 def test_tail_prints_one_line_per_event_with_invalid_ones_and_their_reason(url: str, tails: list[Tail]):
     app = f"tail-{uuid.uuid4().hex[:6]}"
     tail = Tail("--url", url, f"app_id={app}")
@@ -134,6 +135,7 @@ def test_tail_filters_with_the_api_language_and_prints_json(url: str, tails: lis
     assert shown[0]["id"] < shown[1]["id"] and shown[0]["valid"] is True
 
 
+@pytest.mark.needs_iglu_central
 def test_a_filtered_tail_shows_again_a_row_that_turned_invalid_when_rechecked(
         make_live_server: Callable[..., Any], serve: Callable[..., Any], tails: list[Tail]):
     port = free_port()  # the registry's address, down for now

@@ -153,6 +153,7 @@ def test_assert_no_event_fails_with_the_event_that_arrived(dash, tracker):
     assert "struct guard/forbidden" in str(failure.value)
 
 
+@pytest.mark.needs_iglu_central
 def test_assert_all_valid_lists_every_invalid_event_and_why(dash, tracker):
     tracker.track(link_click(targetUrl="https://example.com/"))
     dash.assert_event(event_name="link_click")

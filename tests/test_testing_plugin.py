@@ -100,6 +100,7 @@ def test_wrong_action(micro_dashboard, tracker):
     ])
 
 
+@pytest.mark.needs_iglu_central
 def test_assert_all_valid_fails_with_each_invalid_event_and_why(suite: pytest.Pytester):
     suite.makepyfile(IMPORTS + """
 def test_everything_valid(micro_dashboard, tracker):

@@ -91,6 +91,7 @@ def assert_valid_standard(validator: Draft4Validator, data: dict[str, Any]) -> N
     assert not errors, errors
 
 
+@pytest.mark.needs_iglu_gitlab
 @pytest.mark.parametrize(("batch_size", "thread_count"), [(1, 1), (1, 2), (10, 2)])
 def test_internal_events_arrive_decoded_with_a_valid_standard_context(
     live_server: Any,
@@ -157,6 +158,7 @@ def test_events_buffered_at_interpreter_exit_are_delivered(live_server: Any, cat
     assert sorted(i["event"]["se_label"] for i in items) == ["0", "1", "2"]
 
 
+@pytest.mark.needs_iglu_gitlab
 def test_overrides_and_custom_properties_shape_the_standard_context(
     live_server: Any, make_client: Any, category: str, standard_validator: Draft4Validator
 ) -> None:
@@ -200,6 +202,7 @@ def test_property_truncation_without_a_collector() -> None:
     assert validate_additional_properties({"property": "z" * 1000}).property == "z" * 1000
 
 
+@pytest.mark.needs_iglu_gitlab
 def test_middleware_fills_the_context_from_headers_in_a_flask_app(
     live_server: Any, make_client: Any, category: str, standard_validator: Draft4Validator
 ) -> None:
@@ -561,6 +564,7 @@ def ai_context(item: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.needs_iglu_gitlab
 def test_events_carry_what_the_ai_gateway_sends(
     live_server: Any, make_client: Any, category: str, standard_validator: Draft4Validator,
     monkeypatch: pytest.MonkeyPatch,

@@ -123,6 +123,7 @@ def entities(item: dict[str, Any], schema: str) -> list[dict[str, Any]]:
     return [e["data"] for e in (item["event"].get("contexts") or {}).get("data", []) if e["schema"] == schema]
 
 
+@pytest.mark.needs_iglu_gitlab
 def test_track_event_sends_a_structured_event_with_the_standard_context(
     tracked_page: TrackedPage, standard_validator: Draft4Validator
 ) -> None:
