@@ -72,7 +72,7 @@ def cli() -> None:
 @iglu_options
 @click.option("--iglu-timeout", envvar=env_var("iglu_timeout"), default=None,
               help="How long to wait for a registry: seconds, e.g. 0.5.  [default: 2]")
-@click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=1024, show_default=True,
               help="Server threads; websockets and waiting requests may hold all but 16 of them.")
 def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
           allowed_hosts, token, definitions, iglu_timeout, threads, **iglu) -> None:

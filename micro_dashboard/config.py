@@ -42,7 +42,7 @@ class Settings:
     path_aliases: dict[str, str] = field(default_factory=dict)
     enable_redirect: bool = False
     max_body_bytes: int = 2 * 1024 * 1024
-    threads: int = 64  # server worker threads; each open websocket or waiting request holds one
+    threads: int = 1024  # server worker threads; each open websocket or waiting request holds one (idle ones are cheap)
     iglu_dirs: list[str] = field(default_factory=list)
     iglu_registries: list[str] = field(default_factory=list)  # "URL" or "URL,apikey"
     iglu_resolver: str | None = None  # a resolver-config JSON file

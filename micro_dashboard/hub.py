@@ -1,80 +1,89 @@
-"""Fan-out of committed events to live clients, and a condition that waiters sleep on until the next commit."""
+"""Fan-out of committed events to live clients, and a condition that waiters sleep on until the next commit.
+
+Publishing costs the same however many clients listen: a change is appended, encoded once, to one shared log of
+recent envelopes, and each client reads the log from its own cursor. A client that falls further behind than the
+log reaches is marked overflowed (told to resync); nothing ever blocks the writer on a client.
+"""
 
 from __future__ import annotations
 
-import queue
+import json
 import threading
+import time
+from collections import deque
 from typing import Any
 
 from .store import Change, Store
 
-QUEUE_SIZE = 2000  # envelopes a slow client may fall behind by before it is dropped and told to resync
+LOG_SIZE = 2000  # envelopes a slow client may fall behind by before it is dropped and told to resync
+WAKE_INTERVAL = 0.1  # seconds: how often at most a live client or a waiting request wakes for new commits
 
 
 class Subscription:
-    """One live client's queue of envelopes; marked overflowed instead of ever blocking the collector."""
+    """One live client's cursor in the hub's log; overflowed once the log has moved past what it has not read."""
 
-    def __init__(self) -> None:
-        self.queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=QUEUE_SIZE)
+    def __init__(self, hub: Hub, cursor: int) -> None:
+        self.hub, self.cursor = hub, cursor
         self.overflowed = False
 
-    def offer(self, envelope: dict[str, Any]) -> None:
-        """Queue an envelope, or mark the subscription overflowed when the client is too slow."""
-        if self.overflowed:
-            return
-        try:
-            self.queue.put_nowait(envelope)
-        except queue.Full:
-            self.overflowed = True
-
     def get(self, timeout: float) -> dict[str, Any] | None:
-        """Return the next envelope, or None after `timeout` seconds."""
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        """Return the next envelope, or None after `timeout` seconds (or once overflowed)."""
+        found = self.take(1, timeout)
+        return found[0][0] if found else None
+
+    def take(self, limit: int, timeout: float) -> list[tuple[dict[str, Any], str]]:
+        """Return up to `limit` next (envelope, its JSON text) pairs, waiting up to `timeout` for the first."""
+        return self.hub._read(self, limit, timeout)
 
 
 class Hub:
     """Learns of changes only after they are committed and passes them on as `{type, data}` envelopes."""
 
     def __init__(self, store: Store):
-        self._lock = threading.Lock()
-        self._subscriptions: set[Subscription] = set()
         self._changed = threading.Condition()
+        self._log: deque[tuple[dict[str, Any], str]] = deque(maxlen=LOG_SIZE)
+        self._published = 0  # envelopes ever appended; the log holds the last len(self._log) of them
+        self._clients = 0
         self._generation = 0
         store.on_change(self.publish)
 
     def subscribe(self) -> Subscription:
-        """Start receiving envelopes."""
-        sub = Subscription()
-        with self._lock:
-            self._subscriptions.add(sub)
-        return sub
+        """Start receiving envelopes committed from now on."""
+        with self._changed:
+            self._clients += 1
+            return Subscription(self, self._published)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop receiving envelopes."""
-        with self._lock:
-            self._subscriptions.discard(sub)
+        with self._changed:
+            self._clients -= 1
 
     @property
     def clients(self) -> int:
         """Return how many live clients are subscribed."""
-        with self._lock:
-            return len(self._subscriptions)
+        with self._changed:
+            return self._clients
 
     def publish(self, change: Change) -> None:
-        """Send a committed change to every client and wake every waiter."""
-        with self._lock:
-            subscriptions = list(self._subscriptions)
-        if subscriptions:  # no envelopes to build while nobody listens
-            envelopes = envelopes_of(change)
-            for sub in subscriptions:
-                for envelope in envelopes:
-                    sub.offer(envelope)
+        """Append a committed change to the log (encoded once for every client) and wake clients and waiters."""
+        encoded = [(e, json.dumps(e)) for e in envelopes_of(change)] if self._clients else []
         with self._changed:
+            self._log.extend(encoded)
+            self._published += len(encoded)
             self._generation += 1
             self._changed.notify_all()
+
+    def _read(self, sub: Subscription, limit: int, timeout: float) -> list[tuple[dict[str, Any], str]]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._published > sub.cursor, timeout=timeout)
+            oldest = self._published - len(self._log)
+            if sub.cursor < oldest:
+                sub.overflowed = True
+                return []
+            start = sub.cursor - oldest
+            found = [self._log[i] for i in range(start, min(len(self._log), start + limit))]
+            sub.cursor += len(found)
+            return found
 
     @property
     def generation(self) -> int:
@@ -83,10 +92,16 @@ class Hub:
             return self._generation
 
     def wait_for_change(self, generation: int, timeout: float) -> int:
-        """Sleep until something was committed after `generation` (or `timeout`); return the new generation."""
+        """Sleep until something was committed after `generation` (or `timeout`); return the new generation.
+
+        Under a stream of commits a waiter returns at most every WAKE_INTERVAL, with every commit of that time
+        behind it: two hundred waiting requests then cost a few queries each per second, not one per commit."""
+        now = time.monotonic()
+        earliest, deadline = now + WAKE_INTERVAL, now + timeout
         with self._changed:
             self._changed.wait_for(lambda: self._generation != generation, timeout=timeout)
-            return self._generation
+        time.sleep(max(0.0, min(earliest, deadline) - time.monotonic()))
+        return self.generation
 
 
 def envelopes_of(change: Change) -> list[dict[str, Any]]:

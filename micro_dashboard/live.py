@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -11,17 +12,25 @@ from flask_sock import Sock
 
 from .errors import ClientError
 from .filters import Filter, Target, column_targets, parse_args
+from .hub import LOG_SIZE, WAKE_INTERVAL
 from .policy.cors import trusted_origin
 from .store import Store, reads
 
 sock = Sock()
 PING_SECONDS = 1.0  # how often an idle socket checks that its client is still there
 REPLAY_BATCH = 500
+# A client whose socket takes nothing for this long is dropped, never waited for: it reconnects with its cursor.
+SEND_TIMEOUT_SECONDS = 5.0
+# Websocket pings from the server: the library's reader then waits in select() and reads only what arrived, so the
+# socket's send timeout never cuts an idle (but healthy) client; a client that stops answering is closed.
+WEBSOCKET_OPTIONS = {"ping_interval": 25}
+TAKEN_OVER = "micro_dashboard.websocket"  # set in the WSGI environ once the handshake went over the raw socket
 
 
 def init_app(app: Flask) -> None:
     """Serve /ws; answer what would make the feed fail while a JSON answer is still possible (before the upgrade)."""
     sock.init_app(app)
+    app.config.setdefault("SOCK_SERVER_OPTIONS", WEBSOCKET_OPTIONS)
 
     @app.before_request
     def check_the_feed_request() -> tuple[Response, int] | None:
@@ -64,43 +73,69 @@ class LiveView:
         return self.rows(found) if self.columns else found
 
 
-def _drain(sub: Any, first: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return `first` and every envelope already queued behind it, so that a burst is filtered in one query."""
-    batch = [first]
-    while len(batch) < REPLAY_BATCH and (more := sub.get(0)) is not None:
-        batch.append(more)
-    return batch
+def text_frame(text: str) -> bytes:
+    """Return a websocket text frame (unmasked, as a server sends it) carrying `text`."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes([0x81, size]) + payload
+    if size < 65536:
+        return bytes([0x81, 126]) + size.to_bytes(2, "big") + payload
+    return bytes([0x81, 127]) + size.to_bytes(8, "big") + payload
+
+
+def send_texts(ws, texts: list[str]) -> None:
+    """Send messages in one write, bounded by the socket's send timeout (a stalled client raises OSError)."""
+    if texts:
+        ws.sock.sendall(b"".join(text_frame(t) for t in texts))
 
 
 @sock.route("/ws")
 def live(ws) -> None:
-    """Stream `{type, data}` envelopes: first the matching rows after `?since=`, then changes, each row once."""
+    """Stream `{type, data}` envelopes: first the matching rows after `?since=`, then changes, each row once.
+
+    Changes come from the hub's shared log already encoded; a client without filters or columns is sent them as
+    they are. A client wakes at most every WAKE_INTERVAL and sends what piled up in one write, so hundreds of
+    clients cost a few writes each per second however fast events arrive."""
     store, hub = current_app.config["STORE"], current_app.config["HUB"]
     view = LiveView(store, parse_args(request.args.items(multi=True)),
                     column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()]))
-    # Subscribe before replaying, so a row committed during the replay is queued rather than missed;
+    request.environ[TAKEN_OVER] = True
+    ws.sock.settimeout(SEND_TIMEOUT_SECONDS)
+    # Subscribe before replaying, so a row committed during the replay is in the log rather than missed;
     # rows already replayed are skipped below, so none is sent twice.
     sub = hub.subscribe()
     try:
         last = int(request.args.get("since") or 0)
-        ws.send(json.dumps({"type": "hello", "data": {"counts": store.totals(), "last_id": store.last_id()}}))
+        hello = {"counts": store.totals(), "last_id": store.last_id()}
+        send_texts(ws, [json.dumps({"type": "hello", "data": hello})])
         while batch := view.replay(last):
-            for summary in batch:
-                ws.send(json.dumps({"type": "event", "data": summary}))
+            send_texts(ws, [json.dumps({"type": "event", "data": summary}) for summary in batch])
             last = batch[-1]["id"]
         while ws.connected:
+            woke = time.monotonic()
+            found = sub.take(LOG_SIZE, PING_SECONDS)
             if sub.overflowed:
-                ws.send(json.dumps({"type": "resync", "data": {"since": last}}))
+                send_texts(ws, [json.dumps({"type": "resync", "data": {"since": last}})])
                 break
-            envelope = sub.get(PING_SECONDS)
-            if envelope is None:
+            if not found:
                 continue
-            for out in _view_of(view, _drain(sub, envelope), last):
-                if out["type"] == "event":
-                    last = max(last, out["data"]["id"])
-                ws.send(json.dumps(out))
+            texts, last = _texts_for(view, found, last)
+            send_texts(ws, texts)
+            time.sleep(max(0.0, woke + WAKE_INTERVAL - time.monotonic()))  # let the next changes pile up
+    except OSError:  # the client stopped reading (send timeout) or went away: drop it; it resyncs on reconnect
+        pass
     finally:
         hub.unsubscribe(sub)
+
+
+def _texts_for(view: LiveView, found: list[tuple[dict[str, Any], str]], last: int) -> tuple[list[str], int]:
+    """Return the messages a client is sent for some logged envelopes, and its new cursor."""
+    newest = max([last, *(e["data"]["id"] for e, _ in found if e["type"] == "event")])
+    if not view.filter and not view.columns:  # as encoded by the hub, less rows the replay already sent
+        return [text for e, text in found if not (e["type"] == "event" and e["data"]["id"] <= last)], newest
+    out = _view_of(view, [e for e, _ in found], last)
+    return [json.dumps(e) for e in out], newest
 
 
 def _view_of(view: LiveView, envelopes: list[dict[str, Any]], last: int) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from cheroot import errors, server, wsgi
 
 from .collector import oversized_recorder
+from .live import TAKEN_OVER
 from .pipeline.failures import HEAD_LIMITS
 
 log = logging.getLogger(__name__)
@@ -186,15 +187,22 @@ class WebSocketGateway(wsgi.Gateway_10):
         return environ
 
     def respond(self) -> None:
-        """Respond as usual, unless the app spoke the websocket protocol on the socket and closed it."""
+        """Respond as usual, unless the app spoke the websocket protocol on the socket."""
         if "werkzeug.socket" not in self.env:
             return super().respond()
-        response = self.req.server.wsgi_app(self.env, self.start_response)
+        sock = self.env["werkzeug.socket"]
+        live_sockets: set = self.req.server.live_sockets
+        live_sockets.add(sock)
         try:
-            if self.env["werkzeug.socket"].fileno() == -1:
-                # The websocket handshake and frames went over the raw socket, which simple-websocket has
-                # closed: nothing more may be sent, and cheroot's shutdown() of it would fail with EBADF,
-                # which cheroot treats as fatal and stops the whole server.
+            response = self.req.server.wsgi_app(self.env, self.start_response)
+        finally:
+            live_sockets.discard(sock)
+        try:
+            if self.env.get(TAKEN_OVER):
+                # The handshake and frames went over the raw socket: nothing more may be sent. Closing it here
+                # (rather than when the library's reader thread notices) leaves cheroot nothing to shut down:
+                # its shutdown() of a socket closed under it fails with EBADF, which stops the whole server.
+                sock.close()
                 self.req.sent_headers = True
                 self.req.close_connection = True
                 self.req.conn.linger = True
@@ -206,7 +214,6 @@ class WebSocketGateway(wsgi.Gateway_10):
         finally:
             if hasattr(response, "close"):
                 response.close()
-
 
 
 class Server:
@@ -222,6 +229,7 @@ class Server:
         self._server.ConnectionClass = LimitedConnection
         self._server.record_oversized = oversized_recorder(app)
         self._server.head_deadlines = self._deadlines = HeadDeadlines(HEAD_SECONDS)
+        self._server.live_sockets = set()  # open websockets, ended together at stop
         # The serve loop notices stop() only between selects; a short interval makes stopping quick.
         self._server.expiration_interval = 0.1
         self._thread: threading.Thread | None = None
@@ -252,6 +260,11 @@ class Server:
 
     def stop(self) -> None:
         """Stop accepting, finish requests in flight, and join the serving thread."""
+        # Websocket handlers notice a closed socket within a second, all at once; cheroot alone would wait for
+        # each in turn.
+        for sock in list(self._server.live_sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self._server.stop()
         self._deadlines.close()
         if self._thread:
