@@ -5,33 +5,54 @@ import {applyColumns, drawColumnList, loadColumnNames, openColumnPicker, setColu
   from './js/columns.js';
 import {addTab} from './js/detail.js';
 import {replace} from './js/dom.js';
+import {wireFilterMenu} from './js/filtermenu.js';
 import {GITLAB_TAB} from './js/gitlab.js';
 import {wireKeyboard} from './js/keyboard.js';
 import {mountMetrics} from './js/metrics.js';
-import {openDetail, wirePanel} from './js/panel.js';
-import {mountList, togglePause} from './js/rows.js';
+import {openAndFocus, openDetail, wirePanel} from './js/panel.js';
+import {listView, mountList, togglePause} from './js/rows.js';
+import {loadSearchHelp, wireAutocomplete} from './js/search.js';
+import {wireSetup} from './js/setup.js';
 import {readUrl, state, writeUrl} from './js/state.js';
-import {showCounts, showPause, showRange} from './js/status.js';
+import {showCounts, showNewPill, showPause, showRange} from './js/status.js';
 import {askClear, clearEvents, feed, loadOlder, reload} from './js/sync.js';
-import {chooseMinute, showMinuteChip, statsSoon, whenMinuteChosen} from './js/timeline.js';
+import {chooseMinute, showMinuteChip, statsSoon, whenMinuteChosen, wireTimelineKeys} from './js/timeline.js';
 import {mountView, registerView} from './js/views.js';
 
 const $ = (id) => document.getElementById(id);
 const SEARCH_PAUSE_MS = 450; // typing pauses this long before the list follows the search box
 const TICK_MS = 30e3; // the timeline's "now" moves even when nothing arrives; a filtered view's totals too
 
-/** A filter changed: remember it in the URL and load the view again. */
+/** A filter changed: remember it in the URL and load the view again (resolved once the view is read). */
 function applyView() {
   writeUrl();
   showRange();
   showMinuteChip();
-  reload();
+  return reload();
+}
+
+let searchTimer = null;
+
+/** Apply what is typed in the search box now, without waiting for the typing pause. */
+function applyPendingSearch() {
+  clearTimeout(searchTimer);
+  const search = $('search');
+  if (search.value === state.search) return Promise.resolve();
+  state.search = search.value;
+  return applyView();
+}
+
+/** Add a term (`key:value`, `-key:value`, `has:x`) to the search and apply it. */
+function addSearchTerm(term) {
+  const search = $('search');
+  search.value = `${search.value.trim()} ${term}`.trim();
+  applyPendingSearch();
 }
 
 function wireSearch() {
   const search = $('search');
-  let searchTimer = null;
   search.value = state.search;
+  wireAutocomplete(search);
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();
     clearTimeout(searchTimer);
@@ -59,7 +80,19 @@ function wireButtons() {
   $('minute-clear').addEventListener('click', () => chooseMinute(null));
   $('pause').addEventListener('click', togglePause);
   $('pending').addEventListener('click', togglePause);
-  $('clear').addEventListener('click', askClear);
+  // What the box says is what Clear deletes: a search typed within the pause is applied before asking.
+  $('clear').addEventListener('click', () => applyPendingSearch().then(askClear));
+  $('help').addEventListener('click', showHelp);
+  $('new-pill').addEventListener('click', () => {
+    $('list').scrollTop = 0;
+    $('list').focus();
+  });
+  $('list').addEventListener('scroll', () => {
+    if (state.unseen && listView.atTop()) {
+      state.unseen = 0;
+      showNewPill();
+    }
+  }, {passive: true});
   $('clear-dialog').addEventListener('close', () => {
     if ($('clear-dialog').returnValue === 'delete') clearEvents();
   });
@@ -71,9 +104,21 @@ function wireButtons() {
   });
 }
 
+function showHelp() {
+  if (!$('help-dialog').open) $('help-dialog').showModal();
+}
+
 /** The Events view: the live list, its filters, the timeline and the detail panel. */
 function mountEvents() {
   mountList($('list'), {open: (id) => openDetail(id), nearEnd: () => loadOlder()});
+  $('list').addEventListener('keydown', (e) => {
+    // Enter on the focused list opens the selected row and moves into the panel.
+    if (e.key === 'Enter' && e.target === $('list') && listView.selectedId !== null) {
+      e.preventDefault();
+      e.stopPropagation();
+      openAndFocus(listView.selectedId);
+    }
+  });
   addTab(GITLAB_TAB, {first: true});
   whenColumnsChange(reload);
   whenMinuteChosen(applyView);
@@ -81,7 +126,11 @@ function mountEvents() {
   wireSearch();
   wireButtons();
   wirePanel();
-  wireKeyboard();
+  wireKeyboard({help: showHelp});
+  wireFilterMenu(addSearchTerm);
+  wireTimelineKeys();
+  wireSetup();
+  loadSearchHelp(loadColumnNames());
   replace($('collector-url'), location.origin);
   showRange();
   showMinuteChip();

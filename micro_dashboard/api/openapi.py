@@ -103,7 +103,9 @@ def _api_paths() -> dict[str, Any]:
             "The search language (the `search=` filter and the UI's search box): its forms with what each means, "
             "the keys it reads, the aliases (`action:` is se_action, `project_id:` is gitlab_standard.project_id, "
             "...), the `is:` values and the operators.",
-            {"200": _json("`{syntax: [{example, means}], keys, aliases, is, operators}`.")})},
+            {"200": _json("`{syntax: [{example, means}], keys, aliases, is, operators}`; with `search=`, also "
+                          "`check: {ok, error}` saying whether that search reads.")},
+            [_query("search", "A search to check (answered 200 with `check.ok` false when it does not read).")])},
         "/api/values": {"get": _op(
             "The most frequent values of a search key, for autocomplete: a promoted column through its index, an "
             "entity field or parameter over the newest 5,000 rows carrying it.",

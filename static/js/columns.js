@@ -4,7 +4,8 @@
 
 import {api} from './api.js';
 import {h, replace} from './dom.js';
-import {cellText, clock, eventLabel, shortSchema, stamp, status} from './format.js';
+import {filterable} from './filtermenu.js';
+import {cellText, clock, eventLabel, isStruct, searchTerm, shortSchema, stamp, status} from './format.js';
 import {gitlabIds} from './gitlab.js';
 import {header, listView} from './rows.js';
 import {saveColumns, state} from './state.js';
@@ -37,16 +38,28 @@ export function wantedColumns() {
   return state.columns.filter((c) => !summaryFields.has(c));
 }
 
-function chip(text, cls, title) {
-  return h('span', {class: `chip ${cls}`, title}, text);
+/** A labelled chip (`label save`) that offers to filter to or exclude its value (`key` is the search key). */
+function chip(name, value, cls, key) {
+  const el = filterable(h('span', {class: `chip ${cls}`, title: name}, h('span', {class: 'chip-key'}, name), ' ',
+    cellText(value)), searchTerm(key, value));
+  el.tabIndex = -1; // the list is one tab stop; the panel offers the same values to the keyboard
+  return el;
 }
 
-/** The event cell: what happened, then for structured events the label/property/value and GitLab ids. */
+/** The event cell: what happened (the action in bold, then the category, muted, cut first), then for structured
+ * events the labelled label/property/value chips and the GitLab ids. */
 function eventCell(row) {
-  const parts = [h('span', {class: 'ev-name'}, eventLabel(row))];
-  if (row.se_label) parts.push(chip(row.se_label, 'c-label', 'label'));
-  if (row.se_property) parts.push(chip(cellText(row.se_property), 'c-prop', 'property'));
-  if (row.se_value !== undefined && row.se_value !== null) parts.push(chip(cellText(row.se_value), 'c-val', 'value'));
+  const parts = isStruct(row) && row.se_action
+    ? [h('span', {class: 'ev-name'}, row.se_action),
+      row.se_category ? h('span', {class: 'ev-cat', title: row.se_category}, row.se_category) : null]
+    : [h('span', {class: 'ev-name'}, eventLabel(row))];
+  if (row.duplicate) {
+    parts.push(h('span', {class: 'chip c-dup', title: 'An earlier event had the same event_id (a replay or a ' +
+      'tracker\'s retry)'}, 'duplicate'));
+  }
+  if (row.se_label) parts.push(chip('label', row.se_label, 'c-label', 'label'));
+  if (row.se_property) parts.push(chip('property', row.se_property, 'c-prop', 'property'));
+  if (row.se_value !== undefined && row.se_value !== null) parts.push(chip('value', row.se_value, 'c-val', 'value'));
   parts.push(gitlabIds(row));
   if (!row.valid && row.problems && row.problems.length) {
     parts.push(h('span', {class: 'ev-problem', title: row.problems.map((p) => p.message).join('\n')},
@@ -55,13 +68,19 @@ function eventCell(row) {
   return parts;
 }
 
+const MARKS = {valid: '✓', invalid: '✗', unverified: '?'};
+// First, so that the status survives any width and an open panel.
+const MARK_COLUMN = {key: 'mark', label: '', kind: 'mark', width: '26px',
+  render: (r) => h('span', {class: `mark m-${status(r)}`, title: status(r), 'aria-label': status(r)}, MARKS[status(r)])};
+
 const BUILTIN = [
   {key: 'time', label: 'Time', kind: 'time', width: '108px',
     render: (r) => h('span', {title: stamp(r.collector_tstamp)}, clock(r.collector_tstamp))},
   {key: 'app', label: 'App', kind: 'app', width: 'minmax(100px, 1.2fr)', render: (r) => r.app_id || ''},
   {key: 'event', label: 'Event', kind: 'event', width: 'minmax(240px, 4fr)', render: eventCell},
   {key: 'schema', label: 'Schema', kind: 'schema', width: 'minmax(120px, 1.6fr)',
-    render: (r) => h('span', {title: r.schema || ''}, shortSchema(r.schema))},
+    render: (r) => (isStruct(r) ? h('span', {title: 'a structured event (se_* fields)'}, 'struct')
+      : h('span', {title: r.schema || ''}, shortSchema(r.schema)))},
   {key: 'tracker', label: 'Tracker', kind: 'tracker', width: 'minmax(70px, .8fr)', render: (r) => r.name_tracker || ''},
 ];
 const STATUS_COLUMN = {key: 'status', label: 'Status', kind: 'status', width: '92px',
@@ -77,7 +96,7 @@ function extraColumn(name) {
 
 /** Lay out the header and the rows for the chosen columns. */
 export function applyColumns() {
-  const columns = [...BUILTIN, ...state.columns.map(extraColumn), STATUS_COLUMN];
+  const columns = [MARK_COLUMN, ...BUILTIN, ...state.columns.map(extraColumn), STATUS_COLUMN];
   const template = columns.map((c) => c.width).join(' ');
   const viewport = listView.viewport;
   viewport.style.setProperty('--columns', template);

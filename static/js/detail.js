@@ -2,7 +2,47 @@
 // built from text nodes only (see dom.js).
 
 import {h, jsonView, replace} from './dom.js';
-import {eventLabel, stamp, status} from './format.js';
+import {filterable} from './filtermenu.js';
+import {cellText, eventLabel, isStruct, schemaParts, searchTerm, stamp, status} from './format.js';
+
+const PINNED_KEY = 'micro-dashboard.pinned';
+let searchKeys = new Set(['app_id', 'event', 'event_name', 'schema', 'user_id', 'se_action', 'se_category',
+  'se_label', 'se_property', 'se_value', 'platform', 'name_tracker', 'event_id', 'domain_userid', 'network_userid']);
+
+/** The fields the search reads by name (from /api/search-help): other fields are offered as free text. */
+export function setSearchKeys(keys) {
+  searchKeys = new Set(keys);
+}
+
+/** The search term that finds events with this field's value. */
+function fieldTerm(key, value) {
+  if (searchKeys.has(key)) return searchTerm(key, value);
+  const text = cellText(value).replaceAll('"', '');
+  return `"${text}"`;
+}
+
+/** `link_click 1-0-1` with the vendor muted before it; the whole URI in the tooltip. */
+export function schemaLabel(uri) {
+  const parts = schemaParts(uri);
+  if (!parts) return h('code', {class: 'schema', title: uri || ''}, uri || '');
+  return h('code', {class: 'schema', title: uri}, h('span', {class: 'vendor'}, `${parts.vendor}/`),
+    h('span', {class: 'schema-name'}, parts.name), ` ${parts.version}`);
+}
+
+/** A string holding JSON (se_pr, contexts, ...) as a tree; anything else as it is. */
+function valueView(value) {
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      const parsed = JSON.parse(value);
+      return h('details', {class: 'json-string', open: true}, h('summary', {}, 'JSON in a string'),
+        jsonView(parsed));
+    } catch {
+      // not JSON after all: shown as text
+    }
+  }
+  if (value !== null && typeof value === 'object') return jsonView(value);
+  return value;
+}
 
 /** A validity badge: valid, invalid or unverified. */
 export function badge(state, text = state) {
@@ -23,19 +63,76 @@ export function emptyNote(text) {
   return h('p', {class: 'empty-note'}, text);
 }
 
+// The Fields tab's groups, in reading order: a field joins the first group whose pattern matches its name.
+const FIELD_GROUPS = [
+  ['Event', /^(event|event_id|event_name|event_vendor|event_format|event_version|event_fingerprint|txn_id|se_|tr_|ti_|ue_|unstruct_|contexts_|derived_contexts|.*_tstamp$)/],
+  ['App and tracker', /^(app_id|platform|name_tracker|v_tracker|v_collector|v_etl|etl_tags)$/],
+  ['Page', /^(page_|refr_|mkt_|doc_charset)/],
+  ['User and session', /^(user_|domain_user|domain_session|network_userid|geo_|ip_)/],
+  ['Browser and device', /^(br_|os_|dvce_|doc_|useragent|os$)/],
+  ['Page pings', /^pp_/],
+  ['Other', /./],
+];
+
+function pinnedFields() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(PINNED_KEY) || '[]');
+    return new Set(Array.isArray(saved) ? saved : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** One field's row: its name, a pin, and its value (a tree for JSON), offering to filter to it. */
+function fieldRow(key, value, pinned, redraw) {
+  const on = pinned.has(key);
+  return h('tr', {dataset: {field: key}},
+    h('th', {scope: 'row'}, h('button', {type: 'button', class: `pin${on ? ' on' : ''}`, 'aria-pressed': String(on),
+      'aria-label': `${on ? 'Unpin' : 'Pin'} ${key}`, title: on ? 'Unpin' : 'Pin to the top', onclick: () => {
+        if (on) pinned.delete(key);
+        else pinned.add(key);
+        localStorage.setItem(PINNED_KEY, JSON.stringify([...pinned]));
+        redraw();
+      }}, on ? '★' : '☆'), ' ', key),
+    h('td', {}, typeof value === 'object' || /^\s*[[{]/.test(String(value)) ? valueView(value)
+      : filterable(h('span', {class: 'value'}, String(value)), fieldTerm(key, value))));
+}
+
 function fieldsView(detail) {
   const flat = detail.flat || detail.event;
   if (!flat) return emptyNote('No canonical event: nothing could be read from this request. See Failures and Raw request.');
   const pairs = Object.entries(flat).filter(([, v]) => v !== null && v !== '' && v !== undefined);
-  return h('div', {class: 'fields'}, keyValues(pairs.map(([k, v]) => [k, v])));
+  const filter = h('input', {type: 'text', class: 'fields-filter', placeholder: 'Filter fields…',
+    'aria-label': 'Filter fields', autocomplete: 'off'});
+  const out = h('div', {class: 'field-groups'});
+  const draw = () => {
+    const needle = filter.value.trim().toLowerCase();
+    const pinned = pinnedFields();
+    const shown = pairs.filter(([k, v]) => !needle || k.toLowerCase().includes(needle) ||
+      cellText(v).toLowerCase().includes(needle));
+    const groups = [['Pinned', shown.filter(([k]) => pinned.has(k))]];
+    const rest = shown.filter(([k]) => !pinned.has(k));
+    for (const [name, pattern] of FIELD_GROUPS) {
+      groups.push([name, rest.filter(([k]) => pattern.test(k) && FIELD_GROUPS.find(([, p]) => p.test(k))[0] === name)]);
+    }
+    replace(out, groups.filter(([, list]) => list.length).map(([name, list]) => h('section', {class: 'field-group'},
+      h('h4', {}, name), h('table', {class: 'kv'}, h('tbody', {}, list.map(([k, v]) => fieldRow(k, v, pinned, draw)))))),
+    shown.length ? null : emptyNote('No field matches.'));
+  };
+  filter.addEventListener('input', draw);
+  draw();
+  return h('div', {class: 'fields'}, filter, out);
 }
 
 function entityBlock(entity) {
+  const name = (schemaParts(entity.schema) || {}).name;
+  const header = h('header', {},
+    badge(entity.status),
+    h('span', {class: 'kind'}, entity.kind),
+    schemaLabel(entity.schema));
+  if (name) filterable(header, `has:${name}`, {entity: name});
   return h('section', {class: `entity e-${entity.status}`},
-    h('header', {},
-      badge(entity.status),
-      h('span', {class: 'kind'}, entity.kind),
-      h('code', {class: 'schema', title: entity.schema}, entity.schema)),
+    header,
     entity.note ? h('p', {class: 'note'}, entity.note) : null,
     jsonView(entity.data));
 }
@@ -79,10 +176,38 @@ function failuresView(detail) {
       failure.schema ? h('code', {class: 'schema'}, failure.schema) : null),
     h('ul', {class: 'problems'}, (failure.problems || []).map((p) => h('li', {class: 'problem'},
       h('span', {class: 'sentence'}, p.message),
+      offendingValue(detail, failure, p),
       p.path ? h('code', {class: 'path', title: 'JSON path / parameter'}, p.path) : null,
       p.schema && p.schema !== failure.schema ? h('code', {class: 'schema'}, p.schema) : null))),
     failure.bad_row ? h('details', {}, h('summary', {}, 'Bad row JSON'), jsonView(failure.bad_row)) : null)),
   unverified ? notCheckedView(detail) : null];
+}
+
+/** Follow `$.a.b[0]` into a JSON value; undefined where it leads nowhere. */
+function atPath(data, path) {
+  const steps = path.replace(/^\$\.?/, '').match(/[^.[\]]+/g) || [];
+  let value = data;
+  for (const step of steps) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = value[step];
+  }
+  return value;
+}
+
+/** The value a problem is about: in the entity of its schema (a `$.` path) or the tracker parameter it names. */
+function offendingValue(detail, failure, problem) {
+  if (!problem.path) return null;
+  let value;
+  if (problem.path.startsWith('$')) {
+    const schema = problem.schema || failure.schema;
+    const entity = detail.entities.find((e) => e.schema === schema);
+    if (entity) value = atPath(entity.data, problem.path);
+  } else if (detail.parameters && problem.path in detail.parameters) {
+    value = detail.parameters[problem.path];
+  }
+  if (value === undefined) return null;
+  return h('span', {class: 'offending'}, h('span', {class: 'muted'}, 'value: '),
+    h('code', {}, JSON.stringify(value)));
 }
 
 /** A body is shown as JSON when it parses, else as it was received. */
@@ -138,27 +263,39 @@ export function renderDetail(panel, detail, wantedTab, onTab) {
   const row = detail.row;
   const tabs = TABS.filter((t) => !t.applies || t.applies(detail));
   const failuresCount = detail.failures.reduce((n, f) => n + (f.problems || []).length, 0) || row.problems.length;
-  let tab = tabs.some((t) => t.key === wantedTab) ? wantedTab : tabs[0].key;
-  if (!wantedTab && !row.valid) tab = 'failures'; // an invalid event is opened for its reasons
+  const tab = tabs.some((t) => t.key === wantedTab) ? wantedTab : bestTab(detail, tabs);
   replace(panel.title, eventLabel(row));
   replace(panel.meta,
     badge(status(row)),
     h('span', {title: 'app_id'}, row.app_id || '—'),
     h('span', {class: 'muted', title: stamp(row.collector_tstamp)}, stamp(row.collector_tstamp)),
-    row.schema ? h('code', {class: 'schema', title: row.schema}, row.schema) : null,
+    row.schema && !isStruct(row) ? schemaLabel(row.schema) : null,
     h('code', {class: 'muted', title: 'event_id'}, row.event_id || `row ${row.id}`));
   replace(panel.tabs, tabs.map(({key, label}) => {
     const counter = key === 'entities' ? detail.entities.filter((e) => e.kind !== 'unstruct').length
       : key === 'failures' ? failuresCount : null;
     return h('button', {
       class: `tab${key === tab ? ' active' : ''}${key === 'failures' && failuresCount ? ' has-failures' : ''}`,
-      role: 'tab', 'aria-selected': key === tab ? 'true' : 'false', dataset: {tab: key},
+      role: 'tab', 'aria-selected': key === tab ? 'true' : 'false', dataset: {tab: key}, id: `tab-${key}`,
+      'aria-controls': 'detail-body', tabindex: key === tab ? '0' : '-1', type: 'button',
       onclick: () => onTab(key),
     }, label, counter ? h('span', {class: 'count'}, String(counter)) : null);
   }));
   replace(panel.body, tabs.find((t) => t.key === tab).render(detail));
   panel.body.dataset.tab = tab;
   return tab;
+}
+
+/** The tab an event opens on: why it failed, GitLab's view of an internal event, why it was not checked, its
+ * self-describing event, else its fields. */
+function bestTab(detail, tabs) {
+  const has = (key) => tabs.some((t) => t.key === key);
+  const row = detail.row;
+  if (!row.valid && has('failures')) return 'failures';
+  if (has('gitlab')) return 'gitlab'; // an internal event's status shows in its badge; its tab says the rest
+  if (row.unverified && has('failures')) return 'failures';
+  if (detail.entities.some((e) => e.kind === 'unstruct') && has('sde')) return 'sde';
+  return has('fields') ? 'fields' : tabs[0].key;
 }
 
 /** Make a detail-shaped object from a summary alone (when the API cannot be reached). */

@@ -5,7 +5,7 @@
 import {api} from './api.js';
 import {h, jsonView, replace} from './dom.js';
 import {badge, emptyNote, keyValues} from './detail.js';
-import {cellText} from './format.js';
+import {cellText, searchTerm} from './format.js';
 
 export const GITLAB_SCHEMA = /^iglu:com\.gitlab\/gitlab_standard\//;
 // The standard-entity fields a GitLab developer looks for first, in reading order, with their short prefix.
@@ -18,7 +18,7 @@ export function gitlabIds(row) {
     .filter(([, , v]) => v !== undefined && v !== null && v !== '');
   if (!found.length) return null;
   return h('span', {class: 'gl', title: 'gitlab_standard'},
-    found.map(([key, prefix, value]) => h('span', {title: key},
+    found.map(([key, prefix, value]) => h('span', {title: key, dataset: {filter: searchTerm(key, value)}},
       prefix ? `${prefix}:${cellText(value)}` : cellText(value))));
 }
 
@@ -65,7 +65,8 @@ function gitlabView(detail) {
   const rest = Object.entries(data).filter(([k]) => !known.has(k));
   return [
     h('div', {class: 'gl-grid'},
-      [...main, ...ids].map(([k, v]) => h('div', {class: 'gl-cell'},
+      [...main, ...ids].map(([k, v]) => h('div', {class: 'gl-cell', ...(v === null || v === undefined ? {}
+        : {dataset: {filter: searchTerm(k, v)}, tabindex: '0', role: 'button', title: `filter to or exclude ${k}`})},
         h('div', {class: 'gl-key'}, k),
         h('div', {class: v === null || v === undefined ? 'gl-val muted' : 'gl-val'},
           v === null || v === undefined ? '—' : String(v))))),

@@ -1,8 +1,12 @@
-// Reading with the keyboard: j/k (or arrows) move, Enter opens, Escape closes, / searches.
+// Reading with the keyboard: j/k (or arrows) move, Enter opens (into the panel), Escape closes (back to the row),
+// 1-6 show a tab, / searches, ? shows the help. A focused button, link or tab keeps its own Enter.
 
-import {closeDetail, openDetail} from './panel.js';
+import {closeDetail, openAndFocus, openDetail, showTab} from './panel.js';
 import {listView, model} from './rows.js';
 import {state} from './state.js';
+
+const OWN_KEYS = 'button, a[href], input, textarea, select, summary, [contenteditable], [role="button"], [role="tab"]';
+let showHelp = () => {};
 
 function moveSelection(step) {
   const count = model.count();
@@ -15,23 +19,33 @@ function moveSelection(step) {
 }
 
 function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
   const typing = e.target.closest('input, textarea, select, [contenteditable]');
-  if (document.querySelector('dialog[open]')) return;
+  if (document.querySelector('dialog[open]')) return; // a dialog's own keys (Esc closes it)
   if (e.key === 'Escape') {
     if (typing) e.target.blur();
     else closeDetail();
     return;
   }
   if (typing) return;
-  if (e.key === 'j' || e.key === 'ArrowDown') moveSelection(1);
-  else if (e.key === 'k' || e.key === 'ArrowUp') moveSelection(-1);
-  else if (e.key === 'Enter' && listView.selectedId !== null) openDetail(listView.selectedId);
+  const inList = e.target === document.body || e.target.closest('#list');
+  const inPanel = e.target.closest('#detail');
+  if (e.key === 'Enter') {
+    if (e.target.closest(OWN_KEYS) && !inList) return; // the button is pressed, not the selected row opened
+    if (listView.selectedId === null) return;
+    openAndFocus(listView.selectedId);
+  } else if (e.key === 'j' || e.key === 'k' ||
+      ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && !inPanel && !e.target.closest('#bars'))) {
+    moveSelection(e.key === 'j' || e.key === 'ArrowDown' ? 1 : -1);
+  } else if (/^[1-6]$/.test(e.key) && state.openId) showTab(Number(e.key) - 1);
   else if (e.key === '/') document.getElementById('search').focus();
+  else if (e.key === '?') showHelp();
   else return;
   e.preventDefault();
 }
 
-export function wireKeyboard() {
+/** Listen for the keys; `help()` shows the shortcuts and the search syntax. */
+export function wireKeyboard({help}) {
+  showHelp = help;
   document.addEventListener('keydown', onKey);
 }

@@ -5,6 +5,8 @@ import {h, replace} from './dom.js';
 
 export const ROW_HEIGHT = 28; // keep in sync with --row-height in app.css
 const OVERSCAN = 8;
+const PREFETCH_ROWS = 300; // older rows are asked for this far before the end, so scrolling never reaches it
+const FLASH_MS = 1500; // a new row is marked this long after it arrived
 
 export class VirtualList {
   /** model: {count(), rowAt(i), indexOf(id)}; events: {select(id), open(id), nearEnd()} */
@@ -17,7 +19,8 @@ export class VirtualList {
     this.selectedId = null;
     this.spacer = h('div', {class: 'spacer'});
     this.viewport.append(header, this.spacer);
-    this.pool = []; // row elements, reused as the window moves
+    this.byRow = new Map(); // row id -> its element: a row already drawn keeps its element (and cells) as it moves
+    this.spare = []; // elements of rows scrolled out of view, reused for the next rows to come in
     this.framePending = false;
     this.viewport.addEventListener('scroll', () => this.schedule(), {passive: true});
     new ResizeObserver(() => this.schedule()).observe(this.viewport);
@@ -46,10 +49,16 @@ export class VirtualList {
     this.schedule();
   }
 
-  /** Rows were added above the view: keep what the reader looks at still, unless they are at the top. */
+  /** Rows were added above the view: keep what the reader looks at still, unless they are at the top. Only the
+   * new rows are drawn: the others keep their elements and move (arrival costs the same at any list length). */
   keepPosition(addedAbove) {
     if (this.viewport.scrollTop > 0 && addedAbove > 0) this.viewport.scrollTop += addedAbove * ROW_HEIGHT;
-    this.invalidate();
+    this.schedule();
+  }
+
+  /** Whether the newest rows are in view (the reader has not scrolled down into older ones). */
+  atTop() {
+    return this.viewport.scrollTop < ROW_HEIGHT;
   }
 
   render() {
@@ -59,20 +68,25 @@ export class VirtualList {
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const visible = Math.ceil(this.viewport.clientHeight / ROW_HEIGHT) + 2 * OVERSCAN;
     const last = Math.min(count, first + visible);
-    while (this.pool.length < last - first) {
-      const el = h('div', {class: 'row', role: 'row'});
-      this.pool.push(el);
-      this.viewport.append(el);
+    const wanted = [];
+    for (let index = first; index < last; index += 1) wanted.push([this.model.rowAt(index), index]);
+    const keep = new Set(wanted.map(([row]) => row.id));
+    for (const [id, el] of this.byRow) {
+      if (keep.has(id)) continue;
+      this.byRow.delete(id);
+      el.hidden = true;
+      this.spare.push(el);
     }
-    this.pool.forEach((el, slot) => {
-      const index = first + slot;
-      if (index >= last) {
-        el.hidden = true;
-        return;
+    for (const [row, index] of wanted) {
+      let el = this.byRow.get(row.id);
+      if (!el) {
+        el = this.spare.pop() || this.viewport.appendChild(h('div', {class: 'row', role: 'row'}));
+        this.byRow.set(row.id, el);
       }
-      this.drawRow(el, this.model.rowAt(index), index);
-    });
-    if (count && last >= count - OVERSCAN) this.events.nearEnd();
+      this.drawRow(el, row, index);
+    }
+    this.events.rendered?.(count);
+    if (count && last >= count - PREFETCH_ROWS) this.events.nearEnd();
   }
 
   drawRow(el, row, index) {
@@ -82,7 +96,9 @@ export class VirtualList {
     if (el.dataset.key !== key) {
       el.dataset.key = key;
       el.dataset.id = row.id;
-      el.className = `row ${row.valid ? (row.unverified ? 'unverified' : 'valid') : 'invalid'}`;
+      const fresh = row.arrivedAt && performance.now() - row.arrivedAt < FLASH_MS;
+      el.className = `row ${row.valid ? (row.unverified ? 'unverified' : 'valid') : 'invalid'}` +
+        `${row.duplicate ? ' duplicate' : ''}${fresh ? ' fresh' : ''}`;
       replace(el, this.columns.map((col) => h('div', {class: `cell c-${col.kind}`, role: 'cell'}, col.render(row))));
     }
     const selected = row.id === this.selectedId;
@@ -92,7 +108,7 @@ export class VirtualList {
 
   onClick(e) {
     const el = e.target.closest('.row');
-    if (!el) return;
+    if (!el || e.target.closest('[data-filter], button')) return; // a chip offers its own filter menu
     this.events.open(Number(el.dataset.id));
   }
 

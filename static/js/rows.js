@@ -3,7 +3,7 @@
 import {h} from './dom.js';
 import {VirtualList} from './list.js';
 import {state} from './state.js';
-import {showCounts, showPause} from './status.js';
+import {showCounts, showNewPill, showPause} from './status.js';
 
 export const header = h('div', {class: 'row header', role: 'row'});
 
@@ -36,6 +36,17 @@ export function mountList(viewport, events) {
 export function addRows(list) {
   let added = 0;
   let ordered = true;
+  const oldest = state.rows.length ? state.rows[0].id : Infinity;
+  if (list.length && list.every((row) => row.id < oldest && !state.byId.has(row.id))) {
+    // An older page: put it in front in one step rather than sorting every row held.
+    const older = [...list].sort((a, b) => a.id - b.id);
+    for (const row of older) {
+      state.byId.set(row.id, row);
+      rememberEventId(row);
+    }
+    state.rows = older.concat(state.rows);
+    return older.length;
+  }
   for (const row of list) {
     const known = state.byId.get(row.id);
     if (known) {
@@ -49,24 +60,43 @@ export function addRows(list) {
     if (last && row.id < last.id) ordered = false;
     state.rows.push(row);
     state.byId.set(row.id, row);
+    rememberEventId(row);
     added += 1;
   }
   if (!ordered) state.rows.sort((a, b) => a.id - b.id);
   return added;
 }
 
+function rememberEventId(row) {
+  if (row.event_id) state.eventIds.add(row.event_id);
+}
+
+/** Mark live rows whose event_id a row already held carries (a replay, a tracker's retry); the API marks the rows
+ * of its pages itself, against every stored row. */
+function markDuplicates(list) {
+  for (const row of list) {
+    if (row.duplicate === undefined) row.duplicate = Boolean(row.event_id && state.eventIds.has(row.event_id));
+    rememberEventId(row);
+  }
+}
+
 /** New rows from the live feed: held back while paused, else shown at the top. */
 export function arrive(list) {
+  const now = performance.now();
+  for (const row of list) row.arrivedAt = row.arrivedAt || now;
   if (state.paused) {
     const pendingIds = new Set(state.pending.map((r) => r.id));
     state.pending.push(...list.filter((r) => !state.byId.has(r.id) && !pendingIds.has(r.id)));
     showPause();
     return;
   }
+  markDuplicates(list.filter((row) => !state.byId.has(row.id)));
   const added = addRows(list);
   state.total += added;
+  if (added && !listView.atTop()) state.unseen += added; // the reader is further down: say so, do not jump
   listView.keepPosition(added);
   showCounts();
+  showNewPill();
 }
 
 /** A row already sent changed on the server (re-validated): show it as it is now; returns it, or null when
@@ -85,6 +115,8 @@ export function resetRows(list) {
   state.rows = [];
   state.byId = new Map();
   state.pending = [];
+  state.eventIds = new Set();
+  state.unseen = 0;
   addRows(list);
   listView.viewport.scrollTop = 0;
   listView.invalidate();

@@ -1,6 +1,14 @@
 // The Events view's state, and the page URL that holds the view (so a link reproduces what was seen).
 
 export const RANGES = {'5m': 5 * 60e3, '1h': 3600e3, '24h': 86400e3, all: null};
+// The timeline's bars for each range: how many, and how long each is (All shows the last half hour with events).
+export const TIMELINE = {'5m': {bars: 5, ms: 60e3}, '1h': {bars: 60, ms: 60e3}, '24h': {bars: 48, ms: 30 * 60e3},
+  all: {bars: 30, ms: 60e3}};
+
+/** How long one timeline bar (and so a chosen `minute`) lasts in the current range. */
+export function bucketMs() {
+  return TIMELINE[state.range].ms;
+}
 const COLUMNS_KEY = 'micro-dashboard.columns';
 // Page parameters of the view itself; any other parameter (?app_id=x) is an API filter, passed through.
 const VIEW_KEYS = ['view', 'search', 'range', 'minute', 'cols', 'event'];
@@ -13,6 +21,8 @@ export const state = {
   columns: [], // chosen extra columns, by API name
   rows: [], // ascending by id; shown newest first
   byId: new Map(),
+  eventIds: new Set(), // event_ids of the rows held, to mark live rows that repeat one as duplicates
+  unseen: 0, // rows that arrived while the reader was scrolled down
   pending: [], // rows that arrived while paused
   paused: false,
   nextBefore: null,
@@ -78,7 +88,7 @@ export function filterParams({withMinute = true} = {}) {
   if (state.search.trim()) params.set('search', state.search.trim());
   if (withMinute && state.minute) {
     params.set('from', String(state.minute));
-    params.set('to', String(state.minute + 60e3 - 1));
+    params.set('to', String(state.minute + bucketMs() - 1));
   } else if (RANGES[state.range]) {
     params.set('from', String(Date.now() - RANGES[state.range]));
   }

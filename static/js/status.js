@@ -76,16 +76,40 @@ function checksSoon() {
   }, Math.max(0, VERIFY_MS - (Date.now() - verifyAt)));
 }
 
+/** `1 event`, `2 events`: a count with its noun in the right number. */
+export function plural(count, noun) {
+  return `${count.toLocaleString()} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+let whenCountsShown = () => {};
+
+/** Call `fn()` whenever the counts are drawn again (an open Clear dialog follows them). */
+export function followCounts(fn) {
+  whenCountsShown = fn;
+}
+
 export function showCounts() {
   drawCounts();
   checksSoon(); // the totals moved (or the page opened): how many are unverified may have too
   const shown = state.rows.length;
-  replace($('shown'), isFiltered()
-    ? `${shown.toLocaleString()} of ${Math.max(state.total, shown).toLocaleString()} matching`
-    : `${shown.toLocaleString()} of ${Math.max(state.total, shown).toLocaleString()} events`);
-  $('empty').hidden = shown > 0;
-  replace($('empty-title'), isFiltered() ? 'No events match this view.' : 'Waiting for events…');
-  $('empty-hint').hidden = isFiltered();
+  const total = Math.max(state.total, shown);
+  // A refused search shows no total at all: "0 of 7,672 matching" would be a wrong answer.
+  replace($('shown'), state.filterError ? 'Search not applied: fix it to see events'
+    : shown === total ? (isFiltered() ? `${plural(shown, 'event')} matching` : plural(shown, 'event'))
+      : `${shown.toLocaleString()} of ${total.toLocaleString()} ${isFiltered() ? 'matching' : 'events'}`);
+  const nothingStored = !state.counts.total && !shown;
+  $('empty').hidden = shown > 0 || state.filterError;
+  replace($('empty-title'), isFiltered() && !nothingStored ? 'No events match this view.' : 'Waiting for events…');
+  $('empty-hint').hidden = !nothingStored;
+  document.body.classList.toggle('no-events', nothingStored); // no empty timeline while there is nothing
+  whenCountsShown();
+}
+
+/** The "N new ↑" pill: rows that arrived above while the reader is scrolled down. */
+export function showNewPill() {
+  const pill = $('new-pill');
+  pill.hidden = !state.unseen;
+  replace(pill, `${state.unseen.toLocaleString()} new ↑`);
 }
 
 export function showPause() {

@@ -8,9 +8,9 @@ import {replace} from './dom.js';
 import {LiveFeed} from './live.js';
 import {closeDetail, openDetail} from './panel.js';
 import {addRows, arrive, dropOlderThan, listView, resetRows, updateRow} from './rows.js';
-import {filterParams, isFiltered, state} from './state.js';
-import {showConnection, showCounts, showSearchError, toast} from './status.js';
-import {refreshStats, statsSoon} from './timeline.js';
+import {RANGES, filterParams, isFiltered, state} from './state.js';
+import {followCounts, plural, showConnection, showCounts, showSearchError, toast} from './status.js';
+import {bucketLabel, refreshStats, statsSoon} from './timeline.js';
 
 const PAGE = 500; // rows per API page
 const $ = (id) => document.getElementById(id);
@@ -37,6 +37,27 @@ async function fetchSince(since) {
   return found.reverse();
 }
 
+/** The server's sentence when it cannot read the search, else null (asked of /api/search-help, which answers 200
+ * either way, so that typing never logs a failed request). */
+async function searchRefusal(search) {
+  if (!search.trim()) return null;
+  try {
+    const answer = await api(`/api/search-help?${new URLSearchParams({search: search.trim()})}`);
+    return answer.check && !answer.check.ok ? answer.check.error : null;
+  } catch {
+    return null; // an older server: /api/events will say
+  }
+}
+
+/** Show that the view's search was refused: no rows, no total, the feed unfiltered for the counts. */
+function refuse(message) {
+  showSearchError(message);
+  state.filterError = true;
+  state.cursor = 0;
+  resetRows([]);
+  feed.start();
+}
+
 /** Load the newest page of the view from the API, then follow it live (after a filter change, a clear, or
  * at start). */
 export async function reload() {
@@ -44,6 +65,12 @@ export async function reload() {
   feed.suspend(); // the old filters' feed must not add rows to the new view
   showSearchError(null);
   state.filterError = false;
+  const refusal = await searchRefusal(state.search);
+  if (generation !== state.loadGeneration) return;
+  if (refusal) {
+    refuse(refusal);
+    return;
+  }
   let page;
   try {
     page = await api(`/api/events?${viewParams({limit: PAGE})}`);
@@ -59,8 +86,8 @@ export async function reload() {
     // An older server without the JSON API (404) has the websocket replay alone fill the list.
     state.apiMissing = err.status === 404;
     if (err.status === 400) {
-      showSearchError(err.message);
-      state.filterError = true; // the list stays empty; the feed, unfiltered, still brings the counts
+      refuse(err.message); // the list stays empty; the feed, unfiltered, still brings the counts
+      return;
     }
     state.cursor = 0;
     resetRows([]);
@@ -86,7 +113,8 @@ export async function loadOlder() {
     if (generation !== state.loadGeneration) return;
     state.nextBefore = page.next_before;
     addRows(page.events);
-    listView.invalidate();
+    listView.schedule();
+    showCounts(); // "500 of 6,071" becomes "1,000 of 6,071", then "6,071 events"
   } catch {
     // Scrolling further retries.
   } finally {
@@ -141,10 +169,35 @@ export const feed = new LiveFeed({
   },
 });
 
+/** What the view's filter keeps, in words: the search, the time range or minute, and filters from the URL. */
+export function viewWords() {
+  const words = [];
+  if (state.search.trim()) words.push(`matching \`${state.search.trim()}\``);
+  const extra = state.extraParams.toString();
+  if (extra) words.push(`with ${decodeURIComponent(extra).replaceAll('&', ' and ')}`);
+  if (state.minute) words.push(bucketLabel(state.minute));
+  else if (RANGES[state.range]) words.push({'5m': 'in the last 5 minutes', '1h': 'in the last hour',
+    '24h': 'in the last 24 hours'}[state.range]);
+  return words.join(' ');
+}
+
+/** The Clear dialog's question, exact about what it deletes; redrawn while open as the view's total moves. */
+function drawClearMessage() {
+  if (!isFiltered()) {
+    const total = state.counts.total;
+    replace($('clear-message'), total === 1 ? 'Delete the 1 stored event?' : `Delete all ${plural(total, 'event')}?`);
+    return;
+  }
+  const total = state.filterError ? 0 : Math.max(state.total, state.rows.length);
+  replace($('clear-message'), `Delete ${plural(total, 'event')} ${viewWords()}?`);
+}
+
+followCounts(() => {
+  if ($('clear-dialog').open) drawClearMessage();
+});
+
 export function askClear() {
-  replace($('clear-message'), isFiltered()
-    ? `Delete the ${Math.max(state.total, state.rows.length).toLocaleString()} events matching this view?`
-    : `Delete all ${state.counts.total.toLocaleString()} events?`);
+  drawClearMessage();
   $('clear-dialog').showModal();
 }
 

@@ -4,10 +4,9 @@
 import {api} from './api.js';
 import {h, replace} from './dom.js';
 import {hhmm} from './format.js';
-import {filterParams, state} from './state.js';
+import {TIMELINE, bucketMs, filterParams, state} from './state.js';
 
 const $ = (id) => document.getElementById(id);
-const TIMELINE_MINUTES = 30;
 const REFRESH_MS = 1500; // at most this often while events stream in
 
 let onChoose = () => {};
@@ -42,24 +41,41 @@ export async function refreshStats() {
   drawTimeline(stats.minutes || []);
 }
 
+/** The label of a chosen bar: `10:01–10:02`. */
+export function bucketLabel(start) {
+  return `${hhmm(start)}–${hhmm(start + bucketMs())}`;
+}
+
 function drawTimeline(minutes) {
-  const byStart = new Map(minutes.map((m) => [m.start, m]));
-  const now = Math.floor(Date.now() / 60e3) * 60e3;
-  const newest = minutes.length ? Math.max(...minutes.map((m) => m.start)) : now;
-  // Show the last half hour, or the last half hour that had events when they are all older.
-  const windowHasData = minutes.some((m) => m.start > now - TIMELINE_MINUTES * 60e3);
+  const {bars, ms} = TIMELINE[state.range];
+  const now = Math.floor(Date.now() / ms) * ms;
+  const byStart = new Map();
+  for (const m of minutes) { // the API counts per minute; a longer bar adds its minutes up
+    const start = Math.floor(m.start / ms) * ms;
+    const bucket = byStart.get(start) || {start, valid: 0, invalid: 0};
+    bucket.valid += m.valid;
+    bucket.invalid += m.invalid;
+    byStart.set(start, bucket);
+  }
+  const busy = [...byStart.values()].filter((b) => b.valid + b.invalid).map((b) => b.start);
+  const newest = busy.length ? Math.max(...busy) : now;
+  // A range shows its own span; All shows the last half hour, or the last half hour that had events.
+  const windowHasData = state.range !== 'all' || busy.some((start) => start > now - bars * ms);
   const end = windowHasData ? now : newest;
   const buckets = [];
-  for (let i = TIMELINE_MINUTES - 1; i >= 0; i -= 1) {
-    const start = end - i * 60e3;
+  for (let i = bars - 1; i >= 0; i -= 1) {
+    const start = end - i * ms;
     buckets.push(byStart.get(start) || {start, valid: 0, invalid: 0});
   }
+  const focused = document.activeElement && document.activeElement.closest('#bars');
+  const current = buckets.findIndex((b) => b.start === state.minute);
+  const stop = current >= 0 ? current : buckets.length - 1; // the one bar Tab reaches; arrows move inside
   const busiest = Math.max(0, ...buckets.map((b) => b.valid + b.invalid));
   const peak = Math.max(1, busiest);
-  replace($('bars'), buckets.map((b) => {
+  replace($('bars'), buckets.map((b, i) => {
     const total = b.valid + b.invalid;
     return h('button', {
-      class: `bar${state.minute === b.start ? ' chosen' : ''}${total ? '' : ' idle'}`,
+      class: `bar${state.minute === b.start ? ' chosen' : ''}${total ? '' : ' idle'}`, tabindex: i === stop ? '0' : '-1',
       title: `${hhmm(b.start)} — ${b.valid} valid, ${b.invalid} invalid` +
         (total ? ' (click to show this minute)' : ''),
       dataset: {start: String(b.start)},
@@ -68,6 +84,7 @@ function drawTimeline(minutes) {
     },
     barPart('bar-invalid', b.invalid / peak), barPart('bar-valid', b.valid / peak));
   }));
+  if (focused) $('bars').children[stop].focus();
   replace($('timeline-start'), hhmm(buckets[0].start));
   replace($('timeline-end'), hhmm(buckets[buckets.length - 1].start));
   replace($('timeline-peak'), busiest ? `peak ${busiest}/min` : 'no events');
@@ -80,7 +97,22 @@ function barPart(cls, share) {
   return part;
 }
 
-/** Filter to one minute; choosing it again (or null) shows every minute. */
+/** The timeline is one tab stop: arrows, Home and End move between its bars. */
+export function wireTimelineKeys() {
+  $('bars').addEventListener('keydown', (e) => {
+    const bars = [...$('bars').children];
+    const index = bars.indexOf(document.activeElement);
+    const to = {ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: bars.length - 1}[e.key];
+    if (index < 0 || to === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const next = bars[Math.max(0, Math.min(bars.length - 1, to))];
+    for (const bar of bars) bar.tabIndex = bar === next ? 0 : -1;
+    next.focus();
+  });
+}
+
+/** Filter to one bar's span; choosing it again (or null) shows the whole range. */
 export function chooseMinute(start) {
   state.minute = state.minute === start ? null : start;
   onChoose();
@@ -89,5 +121,5 @@ export function chooseMinute(start) {
 export function showMinuteChip() {
   const chip = $('minute-chip');
   chip.hidden = !state.minute;
-  if (state.minute) replace($('minute-label'), `${hhmm(state.minute)}–${hhmm(state.minute + 60e3)}`);
+  if (state.minute) replace($('minute-label'), bucketLabel(state.minute));
 }
