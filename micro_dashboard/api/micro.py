@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, stream_with_context
 
 from ..filters import INT64_MAX
 from ..store import micro_reads
@@ -56,6 +57,20 @@ def filter_body(allowed: dict[str, type]) -> dict[str, Any]:
     return filters
 
 
+def json_array(items: Iterable[Any]) -> Response:
+    """Answer a JSON array written item by item, so a list of any length is never held whole in memory."""
+    encode = current_app.json.dumps
+
+    def chunks() -> Iterator[str]:
+        first = True
+        for item in items:
+            yield ("[" if first else ",") + encode(item)
+            first = False
+        yield "[]" if first else "]"
+
+    return current_app.response_class(stream_with_context(chunks()), mimetype="application/json")
+
+
 def _store():
     return current_app.config["STORE"]
 
@@ -70,14 +85,14 @@ def all_counts() -> Response:
 def good() -> Response:
     """Return good events, newest first, filtered by event_type, schema, contexts and limit."""
     filters = filter_body({"event_type": str, "schema": str, "contexts": list, "limit": int})
-    return jsonify([shapes.good_event(e) for e in micro_reads.good_events(_store(), **filters)])
+    return json_array(shapes.good_event(e) for e in micro_reads.good_events(_store(), **filters))
 
 
 @bp.route("/bad", methods=["GET", "POST"])
 def bad() -> Response:
     """Return bad events and unreadable requests, newest first, filtered by vendor, version and limit."""
     filters = filter_body({"vendor": str, "version": str, "limit": int})
-    return jsonify([shapes.bad_event(e) for e in micro_reads.bad_events(_store(), **filters)])
+    return json_array(shapes.bad_event(e) for e in micro_reads.bad_events(_store(), **filters))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -97,7 +112,7 @@ def ui(rest: str = "") -> Response:
 @bp.route("/events", methods=["GET"])
 def good_and_incomplete() -> Response:
     """Return Micro 3.0's list: good events and incomplete (failed) ones, newest first, in the lossy JSON form."""
-    return jsonify([incomplete.lossy_event(e) for e in micro_reads.good_and_incomplete_events(_store())])
+    return json_array(incomplete.lossy_event(e) for e in micro_reads.good_and_incomplete_events(_store()))
 
 
 @bp.route("/", defaults={"rest": ""}, methods=UNKNOWN_METHODS, strict_slashes=False)

@@ -14,8 +14,8 @@ from .filter_sql import Where, _quote, in_json, join, sqlite_json_path
 
 
 def good_events(store: Store, event_type: str | None = None, schema: str | None = None,
-                contexts: list[str] | None = None, limit: int | None = None) -> list[StoredEvent]:
-    """Return valid events in full, newest first, filtered as Micro's POST /micro/good does."""
+                contexts: list[str] | None = None, limit: int | None = None) -> Iterator[StoredEvent]:
+    """Yield valid events in full, newest first, filtered as Micro's POST /micro/good does (in bounded batches)."""
     where, params = ["valid = 1"], []
     if event_type is not None:
         where.append("event = ?")
@@ -27,12 +27,12 @@ def good_events(store: Store, event_type: str | None = None, schema: str | None 
         where.append("NOT EXISTS (SELECT 1 FROM json_each(?) c WHERE NOT EXISTS (SELECT 1 FROM entities n WHERE "
                      "n.event_row = events.id AND n.kind = 'context' AND n.schema = c.value))")
         params.append(json.dumps(contexts))
-    return _events(store, f"SELECT id FROM events WHERE {' AND '.join(where)} ORDER BY id DESC", params, limit)
+    return _events(store, f"SELECT id FROM events WHERE {' AND '.join(where)}", "id", params, limit)
 
 
 def bad_events(store: Store, vendor: str | None = None, version: str | None = None,
-               limit: int | None = None) -> list[StoredEvent]:
-    """Return invalid rows (bad events and unreadable requests) in full, newest first."""
+               limit: int | None = None) -> Iterator[StoredEvent]:
+    """Yield invalid rows (bad events and unreadable requests) in full, newest first (in bounded batches)."""
     where, params = ["e.valid = 0"], []
     if vendor is not None:
         where.append("r.vendor = ?")
@@ -41,16 +41,28 @@ def bad_events(store: Store, vendor: str | None = None, version: str | None = No
         where.append("r.version = ?")
         params.append(version)
     return _events(store, f"SELECT e.id FROM events e JOIN requests r ON r.id = e.request_id "
-                          f"WHERE {' AND '.join(where)} ORDER BY e.id DESC", params, limit)
+                          f"WHERE {' AND '.join(where)}", "e.id", params, limit)
 
 
-def _events(store: Store, sql: str, params: list[Any], limit: int | None) -> list[StoredEvent]:
-    if limit is not None:
-        sql += " LIMIT ?"
-        params = [*params, limit]
-    ids = [r[0] for r in store._query(sql, params)]
-    found = {e.id: e for e in store.events(ids)}
-    return [found[i] for i in ids]
+STREAM_BATCH = 200  # events read (and held) at a time by a streamed answer
+
+
+def _events(store: Store, sql: str, id_column: str, params: list[Any], limit: int | None) -> Iterator[StoredEvent]:
+    """Yield the events `sql` selects the ids of, newest first, a batch at a time (each its own short read)."""
+    before: int | None = None
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = STREAM_BATCH if remaining is None else min(STREAM_BATCH, remaining)
+        page = f"{sql} AND {id_column} < ?" if before is not None else sql
+        ids = [r[0] for r in store._query(f"{page} ORDER BY {id_column} DESC LIMIT ?",
+                                          [*params, *([] if before is None else [before]), size])]
+        found = {e.id: e for e in store.events(ids)}
+        yield from (found[i] for i in ids if i in found)  # a row deleted in between is left out
+        if len(ids) < size:
+            return
+        before = ids[-1]
+        if remaining is not None:
+            remaining -= len(ids)
 
 
 # -- Micro 4.x's paged API -----------------------------------------------------------------------------------
@@ -154,6 +166,6 @@ def valid_counts(store: Store, query: MicroQuery, start: int, end: int) -> tuple
 
 
 # added for GET /micro/events
-def good_and_incomplete_events(store: Store) -> list[StoredEvent]:
-    """Return, in full and newest first, every row an event was read from: Micro's good and incomplete events."""
-    return _events(store, "SELECT id FROM events WHERE event_json IS NOT NULL ORDER BY id DESC", [], None)
+def good_and_incomplete_events(store: Store) -> Iterator[StoredEvent]:
+    """Yield, in full and newest first, every row an event was read from: Micro's good and incomplete events."""
+    return _events(store, "SELECT id FROM events WHERE event_json IS NOT NULL", "id", [], None)
