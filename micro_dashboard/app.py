@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(settings.db).parent.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=asset_dir("static"), template_folder=asset_dir("templates"))
     app.json.sort_keys = False  # keep Snowplow's field order in every JSON answer
-    store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age)
+    store = Store(settings.db, max_events=settings.max_events, max_age=settings.max_age, max_bytes=settings.max_bytes)
     cache = SchemaCache(settings.db)
     checker = build_checker(settings, cache)
     hub = Hub(store)

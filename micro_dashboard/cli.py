@@ -11,7 +11,7 @@ import click
 from click_default_group import DefaultGroup
 
 from . import __version__
-from .config import env_var, parse_duration
+from .config import describe_size, env_var, parse_duration, parse_size
 from .demo import demo_command
 from .iglu_cli import iglu_options, iglu_overrides, schema_command, schemas_group, validate_command
 
@@ -46,8 +46,11 @@ def cli() -> None:
               help="Port to listen on; 0 picks a free one.")
 @click.option("--db", envvar=env_var("db"), default=None,
               help="SQLite file to keep events in. [default: events.db in the user's data directory]")
-@click.option("--max-events", envvar=env_var("max_events"), type=int, default=None,
-              help="Keep at most this many events; the oldest are deleted first.")
+@click.option("--max-events", envvar=env_var("max_events"), type=click.IntRange(min=0), default=None,
+              help="Keep at most this many events; the oldest are deleted first; 0: no limit.  [default: 500000]")
+@click.option("--max-bytes", envvar=env_var("max_bytes"), default=None,
+              help="Keep the database under this size (e.g. 500M, 2G); the oldest events are deleted first; "
+                   "0: no limit.  [default: 1G]")
 @click.option("--max-age", envvar=env_var("max_age"), default=None,
               help="Delete events older than this: seconds, or 30m, 12h, 7d.")
 @click.option("--path-alias", "path_aliases", envvar=env_var("path_aliases"), multiple=True,
@@ -74,7 +77,7 @@ def cli() -> None:
               help="How long to wait for a registry: seconds, e.g. 0.5.  [default: 2]")
 @click.option("--threads", envvar=env_var("threads"), type=click.IntRange(min=1), default=1024, show_default=True,
               help="Server threads; websockets and waiting requests may hold all but 16 of them.")
-def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
+def serve(host, port, db, max_events, max_bytes, max_age, path_aliases, enable_redirect, max_body_bytes, cors_origins,
           allowed_hosts, token, definitions, iglu_timeout, threads, **iglu) -> None:
     """Run the collector, API and UI (the default command)."""
     from . import create_app
@@ -86,7 +89,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--path-alias") from exc
     overrides = {
-        "host": host, "port": port, "db": db, "max_events": max_events,
+        "host": host, "port": port, "db": db, "max_events": max_events, "max_bytes": _size(max_bytes, "--max-bytes"),
         "max_age": _duration(max_age, "--max-age"), "path_aliases": aliases or None,
         "enable_redirect": enable_redirect or None, "max_body_bytes": max_body_bytes,
         "cors_origins": list(cors_origins) or None, "iglu_timeout": _duration(iglu_timeout, "--iglu-timeout"),
@@ -94,13 +97,21 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         "allowed_hosts": list(allowed_hosts) or None, "token": token,
     }
     settings = Settings.load(overrides)
-    app = create_app(settings)
+    from .store import UnusableDatabase
+
+    try:
+        app = create_app(settings)
+    except UnusableDatabase as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the database's folder cannot be made
+        raise click.ClickException(f"cannot use {settings.db}: {exc.strerror or exc}; pass --db with a writable "
+                                   "place") from None
     server = Server(app, settings.host, settings.port)
     try:
         server.prepare()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from exc
-    print_banner(settings, server.port, app.config["ACCESS_TOKEN"])
+    print_banner(settings, server.port, app.config["ACCESS_TOKEN"], app.config["STORE"].integrity)
     from .api.registries import banner_lines, news_lines
 
     click.echo("\n".join(banner_lines(app)))
@@ -122,7 +133,7 @@ def serve(host, port, db, max_events, max_age, path_aliases, enable_redirect, ma
         click.echo("stopped; every acknowledged event is on disk")
 
 
-def print_banner(settings, port: int, token: str | None) -> None:
+def print_banner(settings, port: int, token: str | None, integrity: str) -> None:
     """Print where everything is, at an address others can reach, and warn when listening beyond loopback."""
     from .policy.hosts import EVERY_INTERFACE, is_loopback, reachable_address, url_host
 
@@ -137,11 +148,33 @@ def print_banner(settings, port: int, token: str | None) -> None:
     click.echo(f"  API        {base}/micro/good  {base}/api/events  {base}/api/openapi.json")
     if token:
         click.echo(f"  token      {token}  (send 'Authorization: Bearer {token}'; the UI link above sets a cookie)")
-    click.echo(f"  database   {settings.db}")
+    click.echo(f"  database   {settings.db}  ({integrity})")
+    click.echo(f"  retention  {retention(settings)}")
 
 
 for command in (schemas_group, schema_command, validate_command, demo_command):
     cli.add_command(command)
+
+
+def retention(settings) -> str:
+    """Say how much the database keeps, as the banner shows it."""
+    bounds = [f"{settings.max_events:,} events" if settings.max_events else "",
+              describe_size(settings.max_bytes) if settings.max_bytes else "",
+              f"{settings.max_age:g} s" if settings.max_age else ""]
+    said = [b for b in bounds if b]
+    if not said:
+        return "everything (no --max-events, --max-bytes or --max-age): the database grows without bound"
+    return f"the newest {' / '.join(said)}, whichever is reached first (--max-events, --max-bytes, --max-age)"
+
+
+def _size(text: str | None, flag: str) -> int | None:
+    """Parse a size flag, or say what a size looks like."""
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size: give bytes (1048576) or 500M, 2G", param_hint=flag) from None
 
 
 def _duration(text: str | None, flag: str) -> float | None:

@@ -44,13 +44,39 @@ class Written:
     cleared: bool = False  # everything was deleted
 
 __all__ = ["QUERY_ERRORS", "Change", "Store", "StoredEntity", "StoredEvent", "StoredFailure", "StoredRequest",
-           "Summary", "database_busy"]
+           "Summary", "UnusableDatabase", "database_busy"]
 
 log = logging.getLogger(__name__)
 # How long a write waits for another program's lock before it fails (and the tracker gets a 503 to retry).
 BUSY_TIMEOUT_SECONDS = 30.0
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the write-ahead log is truncated back to after a checkpoint
+# Retention by bytes deletes the oldest events until the database's used pages are back under this share of the limit.
+BYTES_TARGET = 0.9
 # Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
 QUERY_ERRORS = (sqlite3.OperationalError, OverflowError, ValueError)
+
+
+UnusableDatabase = schema.UnusableDatabase
+
+
+def why_unusable(path: str, exc: BaseException) -> str:
+    """Say in one sentence why a database file cannot be opened, naming it and the fix."""
+    text = str(exc)
+    if isinstance(exc, schema.UnusableDatabase):
+        if "newer micro-dashboard" in text:
+            return f"cannot use {path}: {text}, or pass --db with another file"
+        return f"cannot use {path}: {text}; move it aside (keep it for `sqlite3 .recover`) or pass another --db"
+    if "not a database" in text:
+        return f"cannot use {path}: it is not a SQLite database; move it aside or pass --db with another file"
+    if "malformed" in text or "corrupt" in text:
+        return (f"cannot use {path}: it is damaged ({text}); move it aside (keep it for `sqlite3 .recover`) or pass "
+                "--db with another file")
+    if "full" in text:
+        return f"cannot use {path}: the disk is full; free some space or pass --db with a file on another disk"
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(exc, OSError):
+        return (f"cannot use {path}: it cannot be written ({text}); make it and its folder writable or pass --db "
+                "with a writable place")
+    return f"cannot use {path}: {text}; pass --db with another file"
 
 
 def database_busy(exc: BaseException) -> bool:
@@ -62,10 +88,10 @@ class Store:
     """A SQLite database of received requests, decoded events, entities and failures."""
 
     def __init__(self, path: str, max_events: int | None = None, max_age: float | None = None,
-                 readonly: bool = False):
+                 readonly: bool = False, max_bytes: int | None = None):
         self.path = path
         self.readonly = readonly
-        self.max_events, self.max_age = max_events, max_age
+        self.max_events, self.max_age, self.max_bytes = max_events, max_age, max_bytes
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._change_listeners: list[Callable[[Change], None]] = []
@@ -77,14 +103,31 @@ class Store:
         if readonly:  # for reading a database another process may be writing (exports): no writer, no DDL
             self._writer = self._group = None
             return
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        schema.migrate(self._writer)
+        try:
+            self._writer = self._connect()
+            self._open_checked()
+        except (sqlite3.Error, schema.UnusableDatabase, OSError) as exc:
+            raise UnusableDatabase(why_unusable(path, exc)) from exc
         self.acknowledged_through = self._writer.execute("SELECT coalesce(max(id), 0) FROM requests").fetchone()[0]
         self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
         # Micro's totals, counted once and then kept by the writer thread, so no read or push counts the table.
         self._counts = self._count_rows(self._writer)
         self._group = GroupWriter(self._writer, self._write_lock, self._after_commit)
+
+    def _open_checked(self) -> None:
+        """Check the file (SQLite, undamaged, ours, writable), then set it up and migrate it."""
+        started = time.monotonic()
+        found = [r[0] for r in self._writer.execute("PRAGMA quick_check(5)")]
+        if found != ["ok"]:
+            raise schema.UnusableDatabase(f"it is damaged ({'; '.join(found)})")
+        self.integrity = f"quick_check ok in {time.monotonic() - started:.2f} s"
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        # After a checkpoint the log is cut back to this size: a long read may grow it, but it never stays grown.
+        self._writer.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+        schema.migrate(self._writer)
+        self._writer.execute("BEGIN IMMEDIATE")  # a write, so a read-only file or a full disk is said now
+        self._writer.execute("UPDATE pipeline SET decoded_through = decoded_through")
+        self._writer.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, so a request's rows commit together.
@@ -255,11 +298,39 @@ class Store:
                                   (self.max_events,)).fetchone()
             if cutoff:
                 self._delete_where(conn, "events.id <= ?", [cutoff[0]], written)
+        if self.max_bytes:  # three PRAGMAs per write; rows are counted only once over the limit
+            self._prune_bytes(conn, written)
         if self.max_age and time.monotonic() - self._last_age_prune > 1.0:
             self._last_age_prune = time.monotonic()
             oldest = int((time.time() - self.max_age) * 1000)
             self._delete_where(conn, "events.collector_tstamp < ?", [oldest], written)
         return written
+
+    def _prune_bytes(self, conn: sqlite3.Connection, written: Written) -> None:
+        """Delete the oldest events while the database's used pages exceed max_bytes (freed pages are reused)."""
+        used = self.used_bytes(conn)
+        if used <= self.max_bytes:
+            return
+        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        # Rows are about the same size on average: remove the share of them that brings the used bytes under target.
+        doomed = max(1, int(total * (1 - self.max_bytes * BYTES_TARGET / used)) + 1)
+        cutoff = conn.execute("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (doomed - 1,)).fetchone()
+        if cutoff:
+            self._delete_where(conn, "events.id <= ?", [cutoff[0]], written)
+
+    @staticmethod
+    def used_bytes(conn: sqlite3.Connection) -> int:
+        """Return the bytes of the database file's pages that hold data (the free ones are not counted)."""
+        pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                             for name in ("page_count", "freelist_count", "page_size"))
+        return (pages - free) * size
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database after a long read held it back; the next write then starts
+        the log over and cuts the file back to JOURNAL_SIZE_LIMIT. Passive: it never waits for a reader."""
+        if self._group is not None:
+            with self._write_lock:
+                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any], written: Written) -> None:
         """Delete event rows matching `where`, their entities and failures, and requests left with no rows."""

@@ -87,20 +87,34 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_
 VERSION = len(MIGRATIONS)
 
 
+class UnusableDatabase(RuntimeError):
+    """The database file cannot be used as it is; the message is one sentence naming the file and the fix."""
+
+
+# Columns only release 0.1's tables have together: a file without a version whose tables lack them is not ours.
+RELEASE_0_1_COLUMNS = {"requests": {"querystring", "body", "body_size"},
+                       "events": {"request_id", "valid", "collector_tstamp", "event_json"}}
+
+
 def version(conn: sqlite3.Connection) -> int:
     """Return the last migration step this database ran (0 for a new file, 1 for a release-0.1 database)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "schema_version" in tables:
         return conn.execute("SELECT version FROM schema_version").fetchone()[0]
-    return 1 if "events" in tables else 0
+    if not tables:
+        return 0
+    for table, columns in RELEASE_0_1_COLUMNS.items():
+        if not columns <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            raise UnusableDatabase("it holds another program's tables (not micro-dashboard's)")
+    return 1
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Run the steps this database has not run yet, then add any promoted column it lacks; return the version."""
     current = version(conn)
     if current > VERSION:
-        raise RuntimeError(f"this database was written by a newer micro-dashboard (schema {current}, this "
-                           f"release knows {VERSION}); upgrade micro-dashboard or use another --db")
+        raise UnusableDatabase(f"it was written by a newer micro-dashboard (schema {current}, this release knows "
+                               f"{VERSION}); upgrade micro-dashboard")
     for number in range(current + 1, VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
