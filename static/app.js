@@ -67,6 +67,17 @@ function wireSearch() {
       applyView();
     }, SEARCH_PAUSE_MS);
   });
+  $('ranges').addEventListener('keydown', (e) => {
+    // One tab stop: arrows move between the presets (and choose one, as a radio group does).
+    const buttons = [...document.querySelectorAll('#ranges button')];
+    const index = buttons.indexOf(document.activeElement);
+    const step = {ArrowLeft: -1, ArrowRight: 1}[e.key];
+    if (index < 0 || !step) return;
+    e.preventDefault();
+    const next = buttons[(index + step + buttons.length) % buttons.length];
+    next.click();
+    next.focus();
+  });
   for (const button of document.querySelectorAll('#ranges button')) {
     button.addEventListener('click', () => {
       state.range = button.dataset.range;

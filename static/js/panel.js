@@ -90,7 +90,7 @@ export function closeDetail() {
 
 /** curl's command on several lines, one option each, as a shell reads it. */
 export function multiLineCurl(command) {
-  return command.replace(/ (-H|-X|--data-binary) /g, ' \\\n  $1 ');
+  return command.replace(/ (-H|--data-binary) /g, ' \\\n  $1 ');
 }
 
 /** Send the stored request to the collector again, from this page, as the tracker sent it. */

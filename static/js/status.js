@@ -152,6 +152,7 @@ export function showRange() {
     const on = button.dataset.range === state.range && !state.minute;
     button.classList.toggle('active', on);
     button.setAttribute('aria-pressed', on ? 'true' : 'false');
+    button.tabIndex = button.dataset.range === state.range ? 0 : -1; // the group is one tab stop
   }
 }
 

@@ -30,6 +30,7 @@ export function statsSoon() {
 
 export async function refreshStats() {
   statsAt = Date.now();
+  if (state.filterError) return; // the view's search was refused: nothing to count (and no 400 to log)
   let stats;
   try {
     stats = await api(`/api/stats?${filterParams({withMinute: false})}`);

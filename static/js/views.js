@@ -26,6 +26,6 @@ function drawSwitch(current) {
   nav.hidden = registry.size < 2;
   replace(nav, [...registry].map(([name, {label}]) => h('a', {
     href: `?view=${encodeURIComponent(name)}`, class: name === current ? 'active' : null,
-    'aria-current': name === current ? 'page' : null,
+    'aria-current': name === current ? 'page' : null, tabindex: name === current ? '-1' : null, // already here
   }, label)));
 }
