@@ -74,7 +74,8 @@ def list_events() -> Response:
     events = [s.to_json() for s in rows]
     repeated = reads.duplicates(st, [s.id for s in rows])
     for event in events:
-        event["duplicate"] = event["id"] in repeated
+        if event["id"] in repeated:  # only then: a summary's fields are the same everywhere else
+            event["duplicate"] = True
     if columns:
         values = reads.column_values(st, [s.id for s in rows], columns)
         for event in events:

@@ -223,8 +223,8 @@ SCHEMAS = {
                                                      "name_tracker", "user_id", "se_category", "se_action",
                                                      "se_label")},
         "problems": {"type": "array", "items": OBJECT}, "columns": OBJECT,
-        "duplicate": {"type": "boolean", "description": "In /api/events: an earlier row had the same event_id "
-                                                       "(a replay or a tracker's retry)."}}},
+        "duplicate": {"type": "boolean", "description": "In /api/events, present (true) when an earlier row "
+                                                       "had the same event_id (a replay or a tracker's retry)."}}},
     "EventList": {"type": "object", "properties": {
         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
         "next_before": {"type": ["integer", "null"]}, "last_id": INT, "total": INT}},

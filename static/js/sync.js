@@ -10,7 +10,7 @@ import {closeDetail, openDetail} from './panel.js';
 import {addRows, arrive, dropOlderThan, listView, resetRows, updateRow} from './rows.js';
 import {RANGES, filterParams, isFiltered, state} from './state.js';
 import {followCounts, plural, showConnection, showCounts, showSearchError, toast} from './status.js';
-import {bucketLabel, refreshStats, statsSoon} from './timeline.js';
+import {bucketLabel, countArrival, refreshStats, statsSoon} from './timeline.js';
 
 const PAGE = 500; // rows per API page
 const $ = (id) => document.getElementById(id);
@@ -137,8 +137,10 @@ export const feed = new LiveFeed({
     },
     event(row) {
       state.cursor = Math.max(state.cursor, row.id);
-      if (!state.filterError) arrive([row]);
-      statsSoon();
+      if (!state.filterError) {
+        arrive([row]);
+        countArrival(row);
+      }
     },
     update(row) {
       if (!updateRow(row)) return;
