@@ -37,45 +37,67 @@ class Subscription:
 
 
 class Hub:
-    """Learns of changes only after they are committed and passes them on as `{type, data}` envelopes."""
+    """Learns of changes only after they are committed and passes them on as `{type, data}` envelopes.
+
+    The writer thread only appends to the log and raises a flag; the hub's own thread wakes every sleeping client
+    and waiter at most every WAKE_INTERVAL, with every commit of that time behind them. Waking hundreds of threads
+    on each commit, on the writer's thread, had made the collector wait for them."""
 
     def __init__(self, store: Store):
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()  # the log and the counters
+        self._woken = threading.Condition()  # what clients and waiters sleep on
         self._log: deque[tuple[dict[str, Any], str]] = deque(maxlen=LOG_SIZE)
         self._published = 0  # envelopes ever appended; the log holds the last len(self._log) of them
         self._clients = 0
         self._generation = 0
+        self._pending = threading.Event()
+        self._closing = False
+        threading.Thread(target=self._wake_sleepers, name="micro-dashboard-hub", daemon=True).start()
         store.on_change(self.publish)
+        store.on_close(self._close)
+
+    def _close(self) -> None:
+        self._closing = True
+        self._pending.set()
 
     def subscribe(self) -> Subscription:
         """Start receiving envelopes committed from now on."""
-        with self._changed:
+        with self._lock:
             self._clients += 1
             return Subscription(self, self._published)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop receiving envelopes."""
-        with self._changed:
+        with self._lock:
             self._clients -= 1
 
     @property
     def clients(self) -> int:
         """Return how many live clients are subscribed."""
-        with self._changed:
+        with self._lock:
             return self._clients
 
     def publish(self, change: Change) -> None:
-        """Append a committed change to the log (encoded once for every client) and wake clients and waiters."""
+        """Append a committed change to the log (encoded once for every client); clients and waiters wake soon."""
         encoded = [(e, json.dumps(e)) for e in envelopes_of(change)] if self._clients else []
-        with self._changed:
+        with self._lock:
             self._log.extend(encoded)
             self._published += len(encoded)
             self._generation += 1
-            self._changed.notify_all()
+        self._pending.set()
+
+    def _wake_sleepers(self) -> None:
+        while not self._closing:
+            self._pending.wait()
+            self._pending.clear()
+            with self._woken:
+                self._woken.notify_all()
+            time.sleep(WAKE_INTERVAL)  # the commits of the next interval wake everyone once
 
     def _read(self, sub: Subscription, limit: int, timeout: float) -> list[tuple[dict[str, Any], str]]:
-        with self._changed:
-            self._changed.wait_for(lambda: self._published > sub.cursor, timeout=timeout)
+        with self._woken:
+            self._woken.wait_for(lambda: self._published > sub.cursor, timeout=timeout)
+        with self._lock:
             oldest = self._published - len(self._log)
             if sub.cursor < oldest:
                 sub.overflowed = True
@@ -88,19 +110,13 @@ class Hub:
     @property
     def generation(self) -> int:
         """Return a number that grows with every committed change."""
-        with self._changed:
+        with self._lock:
             return self._generation
 
     def wait_for_change(self, generation: int, timeout: float) -> int:
-        """Sleep until something was committed after `generation` (or `timeout`); return the new generation.
-
-        Under a stream of commits a waiter returns at most every WAKE_INTERVAL, with every commit of that time
-        behind it: two hundred waiting requests then cost a few queries each per second, not one per commit."""
-        now = time.monotonic()
-        earliest, deadline = now + WAKE_INTERVAL, now + timeout
-        with self._changed:
-            self._changed.wait_for(lambda: self._generation != generation, timeout=timeout)
-        time.sleep(max(0.0, min(earliest, deadline) - time.monotonic()))
+        """Sleep until something was committed after `generation` (or `timeout`); return the new generation."""
+        with self._woken:
+            self._woken.wait_for(lambda: self._generation != generation, timeout=timeout)
         return self.generation
 
 

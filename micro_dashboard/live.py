@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -12,7 +11,7 @@ from flask_sock import Sock
 
 from .errors import ClientError
 from .filters import Filter, Target, column_targets, parse_args
-from .hub import LOG_SIZE, WAKE_INTERVAL
+from .hub import LOG_SIZE
 from .policy.cors import trusted_origin
 from .store import Store, reads
 
@@ -95,8 +94,8 @@ def live(ws) -> None:
     """Stream `{type, data}` envelopes: first the matching rows after `?since=`, then changes, each row once.
 
     Changes come from the hub's shared log already encoded; a client without filters or columns is sent them as
-    they are. A client wakes at most every WAKE_INTERVAL and sends what piled up in one write, so hundreds of
-    clients cost a few writes each per second however fast events arrive."""
+    they are. The hub wakes a client at most every hub.WAKE_INTERVAL and it sends what piled up in one write, so
+    hundreds of clients cost a few writes each per second however fast events arrive."""
     store, hub = current_app.config["STORE"], current_app.config["HUB"]
     view = LiveView(store, parse_args(request.args.items(multi=True)),
                     column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()]))
@@ -113,7 +112,6 @@ def live(ws) -> None:
             send_texts(ws, [json.dumps({"type": "event", "data": summary}) for summary in batch])
             last = batch[-1]["id"]
         while ws.connected:
-            woke = time.monotonic()
             found = sub.take(LOG_SIZE, PING_SECONDS)
             if sub.overflowed:
                 send_texts(ws, [json.dumps({"type": "resync", "data": {"since": last}})])
@@ -122,7 +120,6 @@ def live(ws) -> None:
                 continue
             texts, last = _texts_for(view, found, last)
             send_texts(ws, texts)
-            time.sleep(max(0.0, woke + WAKE_INTERVAL - time.monotonic()))  # let the next changes pile up
     except OSError:  # the client stopped reading (send timeout) or went away: drop it; it resyncs on reconnect
         pass
     finally:
