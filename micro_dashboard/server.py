@@ -12,12 +12,14 @@ from collections.abc import Callable
 
 from cheroot import errors, server, wsgi
 
-from .collector import oversized_recorder
+from .collector import RESERVED_VENDORS, oversized_recorder
 from .live import TAKEN_OVER
 from .pipeline.failures import HEAD_LIMITS
 
 log = logging.getLogger(__name__)
 
+# The dashboard's own API takes longer query strings than a collector (a filter with 40,000 values).
+DASHBOARD_REQUEST_LINE_LIMIT = 1024 * 1024
 HEAD_SECONDS = 10.0  # a request line and headers must arrive within this, or the connection is closed (slowloris)
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an oversized head read (and discarded) to learn its real size
 KEPT_BYTES = 1024  # of an oversized head, the start that is stored
@@ -127,13 +129,16 @@ class LimitedRequest(server.HTTPRequest):
                 deadlines.stop(token)
 
     def _parse_limited(self) -> None:
-        self.rfile = line = CountingReader(self.conn.rfile, HEAD_LIMITS["request-line"])
+        self.rfile = line = CountingReader(self.conn.rfile, DASHBOARD_REQUEST_LINE_LIMIT)
         try:
             if not self.read_request_line():
                 return
         except errors.MaxSizeExceeded:
             size = line.drain(to_blank_line=False)
             self._refuse("request-line", bytes(line.start), size, b"414 URI Too Long")
+            return
+        if line.bytes_read > HEAD_LIMITS["request-line"] and not dashboard_path(self.path):
+            self._refuse("request-line", bytes(line.start), line.bytes_read, b"414 URI Too Long")
             return
         self.rfile = head = CountingReader(self.conn.rfile, HEAD_LIMITS["headers"])
         try:
@@ -166,6 +171,12 @@ class LimitedRequest(server.HTTPRequest):
             self.conn.wfile.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain\r\n"
                                   b"Access-Control-Allow-Origin: *\r\nConnection: close\r\n"
                                   b"Content-Length: " + str(len(message)).encode() + b"\r\n\r\n" + message)
+
+
+def dashboard_path(path: bytes) -> bool:
+    """Say whether a request path is the dashboard's own (API, Micro's API, UI assets, live feed), not a collector's."""
+    first = path.lstrip(b"/").split(b"/", 1)[0].decode("latin-1")
+    return first in RESERVED_VENDORS
 
 
 class LimitedConnection(server.HTTPConnection):
