@@ -16,7 +16,8 @@ from typing import Any
 from .store import Change, Store
 
 LOG_SIZE = 2000  # envelopes a slow client may fall behind by before it is dropped and told to resync
-WAKE_INTERVAL = 0.1  # seconds: how often at most a live client or a waiting request wakes for new commits
+WAKE_INTERVAL = 0.1  # seconds: how often at most hundreds of live clients and waiting requests wake
+WAKE_COST = 0.0002  # seconds of interpreter time one sleeper's wake costs: the pause before the next wake grows with it
 
 
 class Subscription:
@@ -40,8 +41,9 @@ class Hub:
     """Learns of changes only after they are committed and passes them on as `{type, data}` envelopes.
 
     The writer thread only appends to the log and raises a flag; the hub's own thread wakes every sleeping client
-    and waiter at most every WAKE_INTERVAL, with every commit of that time behind them. Waking hundreds of threads
-    on each commit, on the writer's thread, had made the collector wait for them."""
+    and waiter at once, then lets the commits of a short pause gather before it wakes them again: the pause grows
+    with the number of sleepers (a few UI tabs: about a millisecond; hundreds of sockets and waits: WAKE_INTERVAL).
+    Waking hundreds of threads on each commit, on the writer's thread, had made the collector wait for them."""
 
     def __init__(self, store: Store):
         self._lock = threading.Lock()  # the log and the counters
@@ -50,6 +52,7 @@ class Hub:
         self._published = 0  # envelopes ever appended; the log holds the last len(self._log) of them
         self._clients = 0
         self._generation = 0
+        self._sleepers = 0  # threads waiting on self._woken
         self._pending = threading.Event()
         self._closing = False
         threading.Thread(target=self._wake_sleepers, name="micro-dashboard-hub", daemon=True).start()
@@ -91,12 +94,12 @@ class Hub:
             self._pending.wait()
             self._pending.clear()
             with self._woken:
+                sleepers = self._sleepers
                 self._woken.notify_all()
-            time.sleep(WAKE_INTERVAL)  # the commits of the next interval wake everyone once
+            time.sleep(min(WAKE_INTERVAL, sleepers * WAKE_COST))  # the commits of the pause wake everyone once
 
     def _read(self, sub: Subscription, limit: int, timeout: float) -> list[tuple[dict[str, Any], str]]:
-        with self._woken:
-            self._woken.wait_for(lambda: self._published > sub.cursor, timeout=timeout)
+        self._sleep_until(lambda: self._published > sub.cursor, timeout)
         with self._lock:
             oldest = self._published - len(self._log)
             if sub.cursor < oldest:
@@ -115,9 +118,16 @@ class Hub:
 
     def wait_for_change(self, generation: int, timeout: float) -> int:
         """Sleep until something was committed after `generation` (or `timeout`); return the new generation."""
-        with self._woken:
-            self._woken.wait_for(lambda: self._generation != generation, timeout=timeout)
+        self._sleep_until(lambda: self._generation != generation, timeout)
         return self.generation
+
+    def _sleep_until(self, condition: Any, timeout: float) -> None:
+        with self._woken:
+            self._sleepers += 1
+            try:
+                self._woken.wait_for(condition, timeout=timeout)
+            finally:
+                self._sleepers -= 1
 
 
 def envelopes_of(change: Change) -> list[dict[str, Any]]:
