@@ -345,11 +345,14 @@ class Store:
         written.removed_good += good
         written.removed_unverified += unverified
         if count:
+            rows.index_text(conn, "events", "id IN (SELECT id FROM doomed_rows)", (), remove=True)
             conn.execute("DELETE FROM entities WHERE event_row IN (SELECT id FROM doomed_rows)")
             conn.execute("DELETE FROM failures WHERE event_row IN (SELECT id FROM doomed_rows)")
             conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed_rows)")
-            conn.execute("DELETE FROM requests WHERE id IN (SELECT request_id FROM doomed_rows) "
-                         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
+            orphaned = ("id IN (SELECT request_id FROM doomed_rows) "
+                        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
+            rows.index_text(conn, "requests", orphaned, (), remove=True)
+            conn.execute(f"DELETE FROM requests WHERE {orphaned}")
 
     def delete(self, flt: Filter | None = None) -> int:
         """Delete the event rows a filter matches (everything, received requests too, without one); tell listeners."""
@@ -359,6 +362,8 @@ class Store:
                 count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
                 for table in ("entities", "failures", "events", "requests"):
                     conn.execute(f"DELETE FROM {table}")
+                for index in ("event_text", "request_text"):  # contentless FTS5 tables are emptied by a command
+                    conn.execute(f"INSERT INTO {index} ({index}) VALUES ('delete-all')")
                 return Written("deleted", cleared=True, removed=count)
             where, params = compile_filter(flt)
             written = Written("deleted")

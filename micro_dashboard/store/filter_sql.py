@@ -221,18 +221,46 @@ def compile_clause(clause: Clause) -> Where:
             return "EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.kind = 'unstruct')", []
         return "EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND n.name = ?)", [clause.entity]
     if isinstance(clause, Text):
-        # The raw payload, plus the decoded entities (a tracker may have base64-encoded them).
-        (params, p1), (data, p2), (qs, p3), (body, p4) = (_contains(e, clause.text) for e in (
-            "events.parameters", "n.data", "r.querystring", "r.body"))
-        return (f"({params} OR EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {data}) OR "
-                f"EXISTS (SELECT 1 FROM requests r WHERE r.id = events.request_id AND ({qs} OR {body})))"), [
-            *p1, *p2, *p3, *p4]
+        return _free_text(clause.text)
     if isinstance(clause, AnyOf):
         return join([compile_clause(c) for c in clause.clauses], "OR")
     if isinstance(clause, Not):
         sql, params = compile_clause(clause.clause)
         return f"(NOT coalesce({sql}, 0))", params
     raise TypeError(f"not a filter clause: {clause!r}")
+
+
+# Trigrams of a search asked of the free-text index at most (the substring check on its candidates is exact anyway).
+MAX_TRIGRAMS = 32
+
+
+def fts_trigrams(text: str) -> str | None:
+    """Return the FTS5 query for rows holding every trigram of `text`, or None when the index cannot narrow the
+    search: fewer than 3 characters, or a NUL (the query string would end there)."""
+    if len(text) < 3 or "\x00" in text:
+        return None
+    grams = list(dict.fromkeys(text[i:i + 3] for i in range(len(text) - 2)))
+    if len(grams) > MAX_TRIGRAMS:  # spread over the whole text, the first and last included
+        grams = [grams[round(i * (len(grams) - 1) / (MAX_TRIGRAMS - 1))] for i in range(MAX_TRIGRAMS)]
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+def _free_text(text: str) -> Where:
+    """Match the raw payload or the decoded entities (a tracker may have base64-encoded them) containing `text`.
+
+    The FTS5 trigram indexes (store/schema.py step 3) give the candidate rows; the substring check on them keeps
+    SQLite's ASCII-only case folding (the index folds all of Unicode, so it finds a superset)."""
+    (params, p1), (data, p2), (qs, p3), (body, p4) = (_contains(e, text) for e in (
+        "events.parameters", "n.data", "r.querystring", "r.body"))
+    exact = (f"({params} OR EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {data}) OR "
+             f"EXISTS (SELECT 1 FROM requests r WHERE r.id = events.request_id AND ({qs} OR {body})))")
+    exact_params = [*p1, *p2, *p3, *p4]
+    query = fts_trigrams(text)
+    if query is None:
+        return exact, exact_params
+    return (f"(events.id IN (SELECT rowid FROM event_text WHERE event_text MATCH ? UNION SELECT t.id FROM events t "
+            f"WHERE t.request_id IN (SELECT rowid FROM request_text WHERE request_text MATCH ?)) AND {exact})"), [
+        query, query, *exact_params]
 
 
 def compile_filter(flt: Filter) -> Where:

@@ -13,6 +13,23 @@ from .models import SUMMARY_COLUMNS, Summary
 
 GITLAB_STANDARD = "gitlab_standard"
 
+# The text free-text search looks in, per event row (its parameters and every entity's data) and per request (as
+# received), as SQL over `events` and `requests`. The FTS5 tables event_text and request_text index it without
+# keeping a copy (contentless), so removing a row from them needs the same text again: build it only from these.
+EVENT_TEXT = ("coalesce(events.parameters, '') || char(10) || coalesce((SELECT group_concat(data, char(10)) FROM "
+              "(SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
+REQUEST_TEXT = "coalesce(requests.querystring, '') || char(10) || coalesce(CAST(requests.body AS TEXT), '')"
+
+
+def index_text(conn: sqlite3.Connection, table: str, where: str, params: list[Any] | tuple[Any, ...],
+               remove: bool = False) -> None:
+    """Add the rows of `events` or `requests` matching `where` to their free-text index (or take them out)."""
+    text, index = (EVENT_TEXT, "event_text") if table == "events" else (REQUEST_TEXT, "request_text")
+    command = "'delete', " if remove else ""
+    columns = f"{index}, rowid, text" if remove else "rowid, text"
+    conn.execute(f"INSERT INTO {index} ({columns}) SELECT {command}{table}.id, {text} FROM {table} WHERE {where}",
+                 params)
+
 
 def dumps(value: Any) -> str:
     """Serialise JSON compactly."""
@@ -80,16 +97,19 @@ def insert_event(conn: sqlite3.Connection, request_id: int, event: Event) -> Sum
     cur = conn.execute(f"INSERT INTO events (request_id, {', '.join(EVENT_VALUES)}) "
                        f"VALUES ({', '.join('?' * (1 + len(EVENT_VALUES)))})", (request_id, *_event_values(event)))
     _insert_parts(conn, request_id, cur.lastrowid, event)
+    index_text(conn, "events", "id = ?", (cur.lastrowid,))
     return _summary(cur.lastrowid, event)
 
 
 def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Event) -> Summary:
     """Replace what was decoded into an event row, keeping its id (a cursor clients already hold)."""
+    index_text(conn, "events", "id = ?", (row,), remove=True)
     conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
                  (*_event_values(event), row))
     conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
     conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
     _insert_parts(conn, request_id, row, event)
+    index_text(conn, "events", "id = ?", (row,))
     return _summary(row, event)
 
 
@@ -111,6 +131,7 @@ def insert_unreadable(conn: sqlite3.Connection, request_id: int, received_at: in
     problems = problems_json(failures)
     cur = conn.execute("INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
                        (request_id, received_at, dumps(problems)))
+    index_text(conn, "events", "id = ?", (cur.lastrowid,))
     insert_failures(conn, request_id, cur.lastrowid, failures)
     return summary_of(conn, cur.lastrowid)
 
@@ -133,6 +154,8 @@ def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, 
     summaries = [insert_event(conn, request_id, event) for event in outcome.events]
     if outcome.failures:
         summaries.append(insert_unreadable(conn, request_id, received_at, outcome.failures))
+    if summaries:  # a request is in the free-text index exactly while it has event rows
+        index_text(conn, "requests", "id = ?", (request_id,))
     return summaries
 
 
@@ -147,6 +170,8 @@ def replace_outcome(conn: sqlite3.Connection, request_id: int, received_at: int,
             event.fields["event_id"] = event_id
         updated.append(update_event(conn, row, request_id, event))
     inserted = [insert_event(conn, request_id, event) for event in outcome.events[len(old):]]
+    if not old and inserted:
+        index_text(conn, "requests", "id = ?", (request_id,))
     leftover = [r[0] for r in old[len(outcome.events):]]
     if leftover and outcome.failures:
         conn.execute("DELETE FROM failures WHERE event_row = ?", (leftover[0],))

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ..columns import GITLAB_SUMMARY, PROMOTED
+from . import rows
 
 # Columns of the events table besides the promoted ones that get an index of their own.
 ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "valid", "request_id")
@@ -83,7 +84,19 @@ def _step_2_decoded_after_commit(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_entities_unverified ON entities (schema) WHERE status = 'unverified'")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit]
+def _step_3_free_text_index(conn: sqlite3.Connection) -> None:
+    """Free text found through FTS5 trigram indexes of each event row's text and each request's, filled from the
+    stored rows. Contentless (no second copy of the text) and detail=none (which rows hold a trigram, not where):
+    a search asks for rows holding all of its trigrams, then checks the substring on those rows only."""
+    for index in ("event_text", "request_text"):
+        conn.execute(f"CREATE VIRTUAL TABLE {index} USING fts5(text, content='', detail='none', tokenize='trigram')")
+    rows.index_text(conn, "events", "1", ())
+    # A request is in the index exactly while it has event rows (the delete paths take it out with its last one).
+    rows.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", ())
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
+                                                          _step_3_free_text_index]
 VERSION = len(MIGRATIONS)
 
 
