@@ -14,7 +14,7 @@ from .errors import ClientError
 from .operators import DEFAULT, OPERATORS, read_flag, split_operator
 
 # Query parameters that steer an endpoint rather than filter events.
-RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format"])
+RESERVED = frozenset(["limit", "before", "since", "columns", "count", "timeout", "format", "total"])
 TIME_COLUMNS = frozenset(["collector_tstamp"])
 # The largest integer SQLite stores; a filter value beyond it is kept as a float.
 INT64_MAX = 2**63 - 1

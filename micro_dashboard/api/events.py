@@ -21,6 +21,9 @@ bp = Blueprint("events", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
+# /api/events counts matching rows this far and answers "at least this many" beyond (total_exact false) unless
+# asked for ?total=exact: an exact count of a broad filter reads every row it matches.
+TOTAL_CAP = 10_000
 MAX_TIMEOUT = 60.0
 
 
@@ -66,6 +69,9 @@ def list_events() -> Response:
     """List matching events, newest first, paged by row-id cursors."""
     flt = filter_from_args()
     limit = int_arg("limit", 50, 1, MAX_LIMIT)
+    exact = request.args.get("total", "") == "exact"
+    if request.args.get("total", "") not in ("", "exact"):
+        raise ClientError(f"total can only be 'exact', not {request.args['total']!r}", detail={"parameter": "total"})
     columns = column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()])
     st = store()
     rows = reads.summaries(st, flt, limit + 1, before=int_arg("before", None), since=int_arg("since", None))
@@ -80,8 +86,10 @@ def list_events() -> Response:
         values = reads.column_values(st, [s.id for s in rows], columns)
         for event in events:
             event["columns"] = values[event["id"]]
+    total = reads.count(st, flt, up_to=None if exact else TOTAL_CAP + 1)
+    total_exact = exact or total <= TOTAL_CAP
     return jsonify({"events": events, "next_before": rows[-1].id if more else None, "last_id": st.last_id(),
-                    "total": reads.count(st, flt)})
+                    "total": total if total_exact else TOTAL_CAP, "total_exact": total_exact})
 
 
 @bp.route("/events", methods=["DELETE"])

@@ -10,6 +10,7 @@ from .. import __version__
 from ..columns import FILTERABLE
 from ..operators import OPERATORS
 from ..snowplow import SNOWPLOW_VENDOR
+from .events import TOTAL_CAP
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -74,7 +75,10 @@ def _api_paths() -> dict[str, Any]:
     listing = [_query("limit", "Rows per page (default 50, at most 1000).", INT),
                _query("before", "Only rows with a smaller id (the next_before of the previous page).", INT),
                _query("since", "Only rows with a greater id.", INT),
-               _query("columns", "Comma-separated extra columns: canonical fields, param.<k>, <entity>.<path>.")]
+               _query("columns", "Comma-separated extra columns: canonical fields, param.<k>, <entity>.<path>."),
+               _query("total", f"`exact` to count every matching row; without it `total` stops at {TOTAL_CAP:,} "
+                               "(with `total_exact` false: at least that many).", {"type": "string",
+                                                                                     "enum": ["exact"]})]
     wait = [_query("count", "How many matching events to wait for (default 1).", INT),
             _query("timeout", "Seconds to wait, at most 60 (default 5).", {"type": "number"}),
             _query("since", "Row-id cursor: only rows after it count (default 0).", INT)]
@@ -227,7 +231,9 @@ SCHEMAS = {
                                                        "had the same event_id (a replay or a tracker's retry)."}}},
     "EventList": {"type": "object", "properties": {
         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
-        "next_before": {"type": ["integer", "null"]}, "last_id": INT, "total": INT}},
+        "next_before": {"type": ["integer", "null"]}, "last_id": INT,
+        "total": {"type": "integer", "description": f"Matching rows; at most {TOTAL_CAP:,} unless ?total=exact."},
+        "total_exact": {"type": "boolean", "description": "False when `total` is a lower bound (the count stopped)."}}},
     "EventDetail": {"type": "object", "properties": {
         "row": {"$ref": "#/components/schemas/Summary"}, "event": {"type": ["object", "null"]},
         "flat": {"type": ["object", "null"]}, "parameters": {"type": ["object", "null"]},

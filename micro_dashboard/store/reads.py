@@ -39,10 +39,12 @@ def summaries(store: Store, flt: Filter, limit: int, before: int | None = None, 
     return [Summary.from_row(r) for r in found]
 
 
-def count(store: Store, flt: Filter) -> int:
-    """Count the matching rows."""
+def count(store: Store, flt: Filter, up_to: int | None = None) -> int:
+    """Count the matching rows, stopping after `up_to` of them if given (a list's total need not be exact)."""
     sql, params = compile_filter(flt)
-    return store._query(f"SELECT count(*) FROM events WHERE {sql}", params)[0][0]
+    if up_to is None:
+        return store._query(f"SELECT count(*) FROM events WHERE {sql}", params)[0][0]
+    return store._query(f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {sql} LIMIT ?)", [*params, up_to])[0][0]
 
 
 def event(store: Store, key: str) -> StoredEvent | None:

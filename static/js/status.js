@@ -81,6 +81,16 @@ export function plural(count, noun) {
   return `${count.toLocaleString()} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** The view's total: "10,000+" when the server stopped counting there (total_exact false), a lower bound. */
+function totalNumber(count) {
+  return state.totalExact === false ? `${count.toLocaleString()}+` : count.toLocaleString();
+}
+
+/** The view's total with its noun: "10,000+ events" when it is a lower bound. */
+export function viewTotal(count, noun) {
+  return state.totalExact === false ? `${totalNumber(count)} ${noun}s` : plural(count, noun);
+}
+
 let whenCountsShown = () => {};
 
 /** Call `fn()` whenever the counts are drawn again (an open Clear dialog follows them). */
@@ -96,7 +106,7 @@ export function showCounts() {
   // A refused search shows no total at all: "0 of 7,672 matching" would be a wrong answer.
   replace($('shown'), state.filterError ? 'Search not applied: fix it to see events'
     : shown === total ? (isFiltered() ? `${plural(shown, 'event')} matching` : plural(shown, 'event'))
-      : `${shown.toLocaleString()} of ${total.toLocaleString()} ${isFiltered() ? 'matching' : 'events'}`);
+      : `${shown.toLocaleString()} of ${totalNumber(total)} ${isFiltered() ? 'matching' : 'events'}`);
   const nothingStored = !state.counts.total && !shown;
   $('empty').hidden = shown > 0 || state.filterError;
   replace($('empty-title'), isFiltered() && !nothingStored ? 'No events match this view.' : 'Waiting for events…');

@@ -9,7 +9,7 @@ import {LiveFeed} from './live.js';
 import {closeDetail, openDetail} from './panel.js';
 import {addRows, arrive, dropOlderThan, listView, resetRows, updateRow} from './rows.js';
 import {RANGES, filterParams, isFiltered, state} from './state.js';
-import {followCounts, plural, showConnection, showCounts, showSearchError, toast} from './status.js';
+import {followCounts, plural, showConnection, showCounts, showSearchError, toast, viewTotal} from './status.js';
 import {bucketLabel, countArrival, refreshStats, statsSoon} from './timeline.js';
 
 const PAGE = 500; // rows per API page
@@ -98,6 +98,7 @@ export async function reload() {
   state.apiMissing = false;
   state.nextBefore = page.next_before;
   state.total = page.total ?? page.events.length;
+  state.totalExact = page.total_exact !== false; // beyond the server's cap the total is "at least"
   state.cursor = page.events.length ? page.events[0].id : 0; // the feed replays whatever matched since
   resetRows(page.events);
   feed.start();
@@ -191,7 +192,7 @@ function drawClearMessage() {
     return;
   }
   const total = state.filterError ? 0 : Math.max(state.total, state.rows.length);
-  replace($('clear-message'), `Delete ${plural(total, 'event')} ${viewWords()}?`);
+  replace($('clear-message'), `Delete ${viewTotal(total, 'event')} ${viewWords()}?`);
 }
 
 followCounts(() => {
