@@ -83,7 +83,9 @@ function gitlabView(detail) {
 export const GITLAB_TAB = {
   key: 'gitlab',
   label: 'GitLab',
+  // The summary's `gitlab` says so too, so the panel shown while the whole event loads has the same tabs (a digit
+  // pressed meanwhile picks the same tab in both).
   applies: (detail) => ((detail.event || {}).event === 'struct' || detail.row.event === 'struct') &&
-    detail.entities.some((e) => GITLAB_SCHEMA.test(e.schema || '')),
+    (Boolean(detail.row.gitlab) || detail.entities.some((e) => GITLAB_SCHEMA.test(e.schema || ''))),
   render: gitlabView,
 };
