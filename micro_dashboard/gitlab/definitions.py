@@ -4,6 +4,7 @@ A broken file becomes a `Problem` naming the file, the line and the reason; ever
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable
@@ -228,7 +229,26 @@ def _check_enum(data: dict[str, Any], lines: dict[str, int], key: str, allowed: 
 
 # -- events ----------------------------------------------------------------------------------------------------------
 
-def load_event(path: Path, problems: list[Problem]) -> EventDefinition | None:
+def product_groups(root: Path) -> frozenset[str] | None:
+    """Return the product groups a GitLab checkout allows (its config/metrics/schema/product_groups.json), if any."""
+    try:
+        allowed = json.loads((root / "config" / "metrics" / "schema" / "product_groups.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    values = allowed.get("enum") if isinstance(allowed, dict) else None
+    return frozenset(v for v in values if isinstance(v, str)) if isinstance(values, list) else None
+
+
+def _check_product_group(data: dict[str, Any], lines: dict[str, int], file: str, groups: frozenset[str] | None,
+                         problems: list[Problem]) -> None:
+    """Warn about a product_group the checkout's product_groups.json does not list (GitLab's CI would refuse it)."""
+    group = data.get("product_group")
+    if groups is not None and isinstance(group, str) and group not in groups:
+        problems.append(Problem(file, lines.get("product_group"), "warning",
+                                f"product_group {group!r} is not in config/metrics/schema/product_groups.json"))
+
+
+def load_event(path: Path, problems: list[Problem], groups: frozenset[str] | None = None) -> EventDefinition | None:
     """Read and check one event definition file."""
     read = _read(path, problems)
     if read is None:
@@ -236,6 +256,7 @@ def load_event(path: Path, problems: list[Problem]) -> EventDefinition | None:
     data, lines = read
     file = str(path)
     _check_required(data, lines, EVENT_REQUIRED, file, problems)
+    _check_product_group(data, lines, file, groups, problems)
     action = data.get("action")
     if not isinstance(action, str) or not action:
         return None
@@ -321,7 +342,7 @@ def _rules(data: dict[str, Any], lines: dict[str, int], file: str, problems: lis
     return rules
 
 
-def load_metric(path: Path, problems: list[Problem]) -> list[Metric]:
+def load_metric(path: Path, problems: list[Problem], groups: frozenset[str] | None = None) -> list[Metric]:
     """Read and check one metric file; return one metric per time frame (none when it cannot be counted)."""
     read = _read(path, problems)
     if read is None:
@@ -329,6 +350,7 @@ def load_metric(path: Path, problems: list[Problem]) -> list[Metric]:
     data, lines = read
     file = str(path)
     _check_required(data, lines, METRIC_REQUIRED, file, problems)
+    _check_product_group(data, lines, file, groups, problems)
     for key, allowed in (("status", METRIC_STATUSES), ("data_source", DATA_SOURCES),
                          ("data_category", DATA_CATEGORIES), ("value_type", VALUE_TYPES)):
         _check_enum(data, lines, key, allowed, file, problems)
@@ -361,15 +383,16 @@ def load_metric(path: Path, problems: list[Problem]) -> list[Metric]:
 def load(dirs: Iterable[str | Path]) -> Definitions:
     """Load every definition under these folders; what is wrong becomes a problem, the rest still loads."""
     found = Definitions(tuple(str(d) for d in dirs))
-    metric_files: list[Path] = []
+    metric_files: list[tuple[Path, frozenset[str] | None]] = []
     for root in map(Path, found.dirs):
         if not root.is_dir():
             found.problems.append(Problem(str(root), None, "error", "definitions folder not found"))
             continue
         event_files, more_metrics = definition_files(root)
-        metric_files += more_metrics
+        groups = product_groups(root)
+        metric_files += [(path, groups) for path in more_metrics]
         for path in event_files:
-            event = load_event(path, found.problems)
+            event = load_event(path, found.problems, groups)
             if event is None:
                 continue
             if event.action in found.events:
@@ -381,8 +404,8 @@ def load(dirs: Iterable[str | Path]) -> Definitions:
                                               f"file name should be {event.action}.yml (its action)"))
             found.events[event.action] = event
     seen: dict[str, Metric] = {}
-    for path in metric_files:
-        metrics = load_metric(path, found.problems)
+    for path, groups in metric_files:
+        metrics = load_metric(path, found.problems, groups)
         for name in dict.fromkeys(n for m in metrics[:1] for n in m.event_names):
             if name not in found.events:
                 found.problems.append(Problem(str(path), metrics[0].line, "error",
