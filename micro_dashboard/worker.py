@@ -15,6 +15,7 @@ from .store import Store, StoredRequest
 log = logging.getLogger(__name__)
 BATCH = 100  # requests decoded per transaction at most
 RETRY_SECONDS = 1.0  # after the database refused a write (locked by another program, disk full)
+MAX_REMEMBERED = 10_000  # unverified schema URIs remembered for re-checking once they resolve
 
 
 class ResolutionTracker:
@@ -23,16 +24,21 @@ class ResolutionTracker:
     def __init__(self, checker: IgluChecker, unverified: list[str]):
         self.checker = checker
         self.resolver = checker.resolver
-        self._unverified = set(unverified)
+        # Newest last; bounded, so that a stream of made-up schema URIs cannot grow it without end. A schema
+        # forgotten here is still re-checked when it next arrives, but its older events wait for a restart.
+        self._unverified: dict[str, None] = dict.fromkeys(unverified[-MAX_REMEMBERED:])
         self._resolved: set[str] = set()
 
     def check(self, schema: str, data: Any) -> Verdict:
         """Check one self-describing JSON, noting schemas that could not be checked and those that now could."""
         verdict = self.checker.check(schema, data)
         if verdict.status == "unverified":
-            self._unverified.add(schema)
+            self._unverified.pop(schema, None)
+            self._unverified[schema] = None
+            if len(self._unverified) > MAX_REMEMBERED:
+                del self._unverified[next(iter(self._unverified))]
         elif schema in self._unverified:
-            self._unverified.discard(schema)
+            del self._unverified[schema]
             self._resolved.add(schema)
         return verdict
 

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from .client import APIError, MicroDashboard, WaitTimeout
     from .matching import ReceivedEvent
 
-__all__ = ["APIError", "MicroDashboard", "ReceivedEvent", "WaitTimeout"]
+__all__ = ["APIError", "MetricsChange", "MicroDashboard", "ReceivedEvent", "UnknownMetric", "WaitTimeout"]
 
 # Where each public name lives; loaded on first use, so pytest loading the plugin does not pay for requests.
-HOMES = {"APIError": ".client", "MicroDashboard": ".client", "WaitTimeout": ".client", "ReceivedEvent": ".matching"}
+HOMES = {"APIError": ".client", "MetricsChange": ".client", "MicroDashboard": ".client", "UnknownMetric": ".client",
+         "WaitTimeout": ".client", "ReceivedEvent": ".matching"}
 
 
 def __getattr__(name: str) -> Any:

@@ -389,7 +389,8 @@ class MicroDashboard:
         summaries = self._summaries([], since, CANDIDATES)
         total = len(summaries)
         if total >= CANDIDATES:
-            total = int(self._call("GET", "/api/events", [("since", since), ("limit", 1)])[1].get("total") or total)
+            total = int(self._call("GET", "/api/events", [("since", since), ("limit", 1), ("total", "exact")])[1]
+                        .get("total") or total)
         for c in wanted:
             if c.scope == "server":
                 c.ids = {s["id"] for s in self._summaries([(c.name, str(c.expected))], since, CANDIDATES)}
