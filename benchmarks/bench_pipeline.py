@@ -14,7 +14,7 @@ from pathlib import Path
 
 from micro_dashboard.config import Settings
 from micro_dashboard.iglu_setup import build_checker
-from micro_dashboard.pipeline import RawPayload, process
+from micro_dashboard.pipeline import RawPayload, ingest
 from micro_dashboard.store import Store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -46,9 +46,9 @@ def main() -> None:
         store = Store(settings.db)
         checker = build_checker(settings, None)
         requests = [tp2_request() for _ in range(n)]
-        process(requests[0], checker)  # compile the validator once, as a running dashboard has
+        ingest(requests[0], checker)  # compile the validator once, as a running dashboard has
         start = time.perf_counter()
-        outcomes = [process(r, checker) for r in requests]
+        outcomes = [ingest(r, checker) for r in requests]
         pipeline_us = (time.perf_counter() - start) / n * 1e6
         assert all(o.events and o.events[0].valid for o in outcomes)
         start = time.perf_counter()

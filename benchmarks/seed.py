@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from micro_dashboard.config import Settings
 from micro_dashboard.iglu_setup import build_checker
-from micro_dashboard.pipeline import RawPayload, process
+from micro_dashboard.pipeline import RawPayload, ingest
 from micro_dashboard.snowplow import CONTEXTS_SCHEMA, LINK_CLICK_SCHEMA, SNOWPLOW_VENDOR, UNSTRUCT_SCHEMA
 from micro_dashboard.store import Store
 
@@ -95,7 +95,7 @@ def decode_chunk(args: tuple[int, int, int, int, list[str]]) -> list[tuple[RawPa
     rng = random.Random(seed)
     checker = build_checker(Settings.load({"db": ":memory:", "iglu_defaults": False, "iglu_dirs": iglu_dirs}), None)
     made = [request(rng, start + int(span * i / count)) for i in range(count)]
-    return [(r, process(r, checker)) for r in made]
+    return [(r, ingest(r, checker)) for r in made]
 
 
 def main() -> None:

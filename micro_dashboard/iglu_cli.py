@@ -16,7 +16,7 @@ import requests
 from .config import Settings, env_var
 from .iglu import EmbeddedRegistry, pull_schemas
 from .iglu_setup import build_checker, build_resolver_for
-from .pipeline import Event, Outcome, RawPayload, process
+from .pipeline import Event, Outcome, RawPayload, ingest
 from .snowplow import PAYLOAD_DATA_SCHEMA, SNOWPLOW_VENDOR
 from .store.schema_cache import SchemaCache
 
@@ -203,7 +203,7 @@ def validate_command(file, db: str | None, as_json: bool, **iglu: Any) -> None:
         raise click.ClickException(f"cannot read {file.name}: {exc}") from exc
     invalid = 0
     for raw in payloads:
-        outcome: Outcome = process(raw, checker)
+        outcome: Outcome = ingest(raw, checker)
         for failure in outcome.failures:
             invalid += 1
             _print_verdict(as_json, "invalid", f"{raw.method} {raw.path}", [p.message for p in failure.problems])

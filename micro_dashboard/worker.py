@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from .iglu import IgluChecker
-from .pipeline import Outcome, Verdict, failures, process
+from .pipeline import Outcome, Verdict, failures, ingest
 from .store import Store, StoredRequest
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class PipelineWorker:
 
     def decode(self, request: StoredRequest) -> Outcome:
         """Run the pipeline on one stored request."""
-        return process(request.raw_payload(), self.checker, max_body_bytes=self.max_body_bytes)
+        return ingest(request.raw_payload(), self.checker, max_body_bytes=self.max_body_bytes)
 
     def _run(self) -> None:
         while True:

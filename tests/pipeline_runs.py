@@ -11,7 +11,7 @@ from snowplow_checks import bad_row_errors
 from support import PAYLOAD_DATA, WEB_PAGE
 
 from micro_dashboard import __version__
-from micro_dashboard.pipeline import Event, Outcome, RawPayload, process
+from micro_dashboard.pipeline import Event, Outcome, RawPayload, ingest
 from micro_dashboard.pipeline.model import Problem
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
@@ -43,7 +43,7 @@ def raw(method: str = "GET", query: str = "", body: bytes | None = None, content
 def get(params: dict[str, str] | str, checker: Any = None, **extra: Any) -> Outcome:
     """Process a GET with these parameters."""
     query = params if isinstance(params, str) else urlencode(params)
-    return process(raw("GET", query, **extra), checker, now=NOW)
+    return ingest(raw("GET", query, **extra), checker, now=NOW)
 
 
 def post(items: Any, query: str = "", content_type: str = "application/json; charset=utf-8",
@@ -51,7 +51,7 @@ def post(items: Any, query: str = "", content_type: str = "application/json; cha
     """Process a tp2 POST whose body is payload_data with these items (or any JSON when items is not a list)."""
     body = {"schema": schema, "data": items} if isinstance(items, list) else items
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return process(raw("POST", query, data, content_type), now=NOW)
+    return ingest(raw("POST", query, data, content_type), now=NOW)
 
 
 def one(outcome: Outcome) -> Event:

@@ -10,7 +10,7 @@ import pytest
 import requests
 from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE
 
-from micro_dashboard.pipeline import Event, RawPayload, process
+from micro_dashboard.pipeline import Event, RawPayload, ingest
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 PV = {"e": "pv", "p": "web", "tv": "t"}
@@ -21,7 +21,7 @@ def decode(params: dict[str, str], network_userid: str = "11111111-1111-4111-811
     """Run one GET event through the pipeline."""
     raw = RawPayload("GET", "/i", SNOWPLOW, "tp1", urlencode({**PV, **params}), None, None, [], "127.0.0.1",
                      None, None, "localhost", network_userid, 1763787600000)
-    [event] = process(raw).events
+    [event] = ingest(raw).events
     return event
 
 

@@ -12,7 +12,7 @@ import pytest
 from support import CONTEXTS, WEB_PAGE, sql
 
 from micro_dashboard.filters import Filter, Text, parse_args
-from micro_dashboard.pipeline import RawPayload, process
+from micro_dashboard.pipeline import RawPayload, ingest
 from micro_dashboard.store import Store, reads
 from micro_dashboard.store.filter_sql import compile_filter
 
@@ -33,7 +33,7 @@ def save(store: Store, payload: RawPayload) -> list[int]:
     """Store a request as the collector does, then what the pipeline decodes from it; return the new row ids."""
     request_id = store.save_request(payload)
     request = store.requests([request_id])[request_id]
-    return [s.id for s in store.save_decoded([(request, process(payload))])]
+    return [s.id for s in store.save_decoded([(request, ingest(payload))])]
 
 
 def found(store: Store, text: str) -> set[int]:
@@ -108,7 +108,7 @@ def test_the_indexes_follow_redecodes_deletes_and_retention(tmp_path: Path):
         [row] = save(store, payload)
         request = store.requests([sql(store, "SELECT request_id FROM events WHERE id = ?", [row])[0][0]])
         [stored] = request.values()
-        store.redecode(stored, process(page_view("second-page")))
+        store.redecode(stored, ingest(page_view("second-page")))
         assert indexed(store, "first-page") == set() and found(store, "second-page") == {row}
         later = [save(store, page_view(f"later-{n}"))[0] for n in range(150)]
         assert indexed(store, "second-page") == set() and found(store, "second-page") == set()  # retention

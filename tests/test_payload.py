@@ -10,7 +10,7 @@ from pipeline_runs import BASE, EID, NOW, SNOWPLOW, get, one, post, raw
 from snowplow_checks import bad_row_errors
 from support import PAYLOAD_DATA
 
-from micro_dashboard.pipeline import Outcome, process
+from micro_dashboard.pipeline import Outcome, ingest
 from micro_dashboard.pipeline.model import Problem
 
 # -- GET rules ------------------------------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def test_empty_get_is_an_adapter_failure():
 
 
 def test_unknown_vendor_is_an_adapter_failure_naming_vendor_and_version():
-    outcome = process(raw("POST", "", b"{}", "application/json", vendor="com.acme", version="v9"), now=NOW)
+    outcome = ingest(raw("POST", "", b"{}", "application/json", vendor="com.acme", version="v9"), now=NOW)
     [failure] = outcome.failures
     assert failure.type == "adapter_failures" and bad_row_errors(failure.bad_row) == []
     assert failure.bad_row["data"]["failure"]["vendor"] == "com.acme"
@@ -148,7 +148,7 @@ def test_a_body_that_is_not_payload_data_is_rejected_naming_where(body, path, wo
 
 def test_iglu_webhook_get_turns_query_parameters_into_a_self_describing_event():
     query = urlencode({"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "plan": "pro", "seats": "3"})
-    event = one(process(raw("GET", query, vendor="com.snowplowanalytics.iglu", version="v1"), now=NOW))
+    event = one(ingest(raw("GET", query, vendor="com.snowplowanalytics.iglu", version="v1"), now=NOW))
     f = event.fields
     assert f["event"] == "unstruct" and f["platform"] == "app" and f["v_tracker"] == "com.snowplowanalytics.iglu-v1"
     assert f["unstruct_event"] == {"schema": "iglu:com.acme/signup/jsonschema/1-0-0",
@@ -158,21 +158,21 @@ def test_iglu_webhook_get_turns_query_parameters_into_a_self_describing_event():
 
 def test_iglu_webhook_post_takes_a_self_describing_json_body():
     body = json.dumps({"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"seats": 3}}).encode()
-    event = one(process(raw("POST", "", body, "application/json", vendor="com.snowplowanalytics.iglu",
+    event = one(ingest(raw("POST", "", body, "application/json", vendor="com.snowplowanalytics.iglu",
                             version="v1"), now=NOW))
     assert event.fields["unstruct_event"] == {"schema": "iglu:com.acme/signup/jsonschema/1-0-0",
                                               "data": {"seats": 3}}
 
 
 def test_iglu_webhook_post_takes_the_schema_from_the_query_and_a_form_body():
-    event = one(process(raw("POST", "schema=iglu:com.acme/signup/jsonschema/1-0-0", b"plan=pro&seats=3",
+    event = one(ingest(raw("POST", "schema=iglu:com.acme/signup/jsonschema/1-0-0", b"plan=pro&seats=3",
                             "application/x-www-form-urlencoded", vendor="com.snowplowanalytics.iglu",
                             version="v1"), now=NOW))
     assert event.fields["unstruct_event"]["data"] == {"plan": "pro", "seats": "3"}
 
 
 def test_iglu_webhook_without_a_schema_is_an_adapter_failure():
-    outcome = process(raw("GET", "plan=pro", vendor="com.snowplowanalytics.iglu", version="v1"), now=NOW)
+    outcome = ingest(raw("GET", "plan=pro", vendor="com.snowplowanalytics.iglu", version="v1"), now=NOW)
     [failure] = outcome.failures
     assert failure.type == "adapter_failures" and bad_row_errors(failure.bad_row) == []
     assert failure.problems[0].path == "schema"
@@ -183,7 +183,7 @@ def test_iglu_webhook_without_a_schema_is_an_adapter_failure():
 
 def test_a_body_over_the_limit_is_a_size_violation_with_both_sizes():
     payload = raw("POST", "", b"x" * 1024, "application/json", body_size=3 * 1024 * 1024)
-    outcome = process(payload, now=NOW)
+    outcome = ingest(payload, now=NOW)
     assert outcome.events == []
     [failure] = outcome.failures
     assert failure.type == "size_violation" and bad_row_errors(failure.bad_row) == []
@@ -196,4 +196,4 @@ def test_a_body_over_the_limit_is_a_size_violation_with_both_sizes():
 
 def test_a_body_exactly_at_the_limit_is_decoded():
     payload = raw("POST", "", json.dumps({"schema": PAYLOAD_DATA, "data": [BASE]}).encode(), "application/json")
-    assert process(payload, now=NOW, max_body_bytes=payload.body_size).events[0].valid
+    assert ingest(payload, now=NOW, max_body_bytes=payload.body_size).events[0].valid

@@ -12,7 +12,7 @@ import pytest
 from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE, sql
 
 from micro_dashboard.filters import Filter
-from micro_dashboard.pipeline import Event, Outcome, RawPayload, process
+from micro_dashboard.pipeline import Event, Outcome, RawPayload, ingest
 from micro_dashboard.store import Store, reads
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
@@ -39,7 +39,7 @@ def save(store: Store, payload: RawPayload, outcome: Outcome | None = None) -> l
     """Store a request as the collector does, then what the pipeline decodes from it; return the new row ids."""
     request_id = store.save_request(payload)
     request = store.requests([request_id])[request_id]
-    return [s.id for s in store.save_decoded([(request, outcome or process(payload))])]
+    return [s.id for s in store.save_decoded([(request, outcome or ingest(payload))])]
 
 
 @pytest.fixture

@@ -11,19 +11,19 @@ from .model import AcceptAll, Entity, Event, Failure, Outcome, Problem, RawPaylo
 from .payload import extract
 
 __all__ = ["AcceptAll", "Entity", "Event", "Failure", "Outcome", "Problem", "RawPayload", "SchemaChecker",
-           "Verdict", "process"]
+           "Verdict", "ingest"]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def process(
+def ingest(
     raw: RawPayload,
     checker: SchemaChecker | None = None,
     now: int | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Outcome:
-    """Decode every event in a raw request, checking self-describing data with `checker`."""
+    """Make events from one request: decode, check schemas with `checker`, keep a bug of ours as a bad row."""
     if (part := failures.oversized_head(raw)) is not None:
         return Outcome([], [failures.size_violation(raw, failures.HEAD_LIMITS[part], part)])
     if raw.body_size > max_body_bytes:
