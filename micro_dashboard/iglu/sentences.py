@@ -31,7 +31,7 @@ def label(key: SchemaKey) -> str:
     return f"{key.name} {key.version}"
 
 
-def json_path(parts: Any) -> str:
+def shown_path(parts: Any) -> str:
     """Turn a sequence of keys and indexes into a Snowplow-style JSON path: `$`, `$.a.b`, `$.items[0].x`."""
     path = "$"
     for part in parts:

@@ -27,7 +27,7 @@ from micro_dashboard.iglu.limits import (
 from micro_dashboard.iglu.patterns import search, unrunnable
 from micro_dashboard.iglu.reports import data_reports, extra_properties, required_name
 from micro_dashboard.iglu.resolver import Resolution, Resolver
-from micro_dashboard.iglu.sentences import json_path, label, sentence
+from micro_dashboard.iglu.sentences import label, sentence, shown_path
 from micro_dashboard.pipeline.model import Problem, Verdict
 from micro_dashboard.snowplow import UUID
 
@@ -269,7 +269,7 @@ class IgluChecker:
         return Verdict("invalid", error, [problem], message)
 
     def _bad_schema(self, key: SchemaKey, exc: SchemaError) -> Verdict:
-        path = json_path(exc.absolute_path)
+        path = shown_path(exc.absolute_path)
         message = f"{label(key)}: the schema itself is invalid at {path}: {exc.message}"
         problem = Problem(path="$", message=message, schema=key.uri, keyword="InvalidSchema")
         error = {"error": "ValidationError", "schemaIssues": [{"path": path, "message": exc.message}]}
@@ -327,13 +327,13 @@ def _locations(error: ValidationError) -> list[tuple[str, str | None]]:
     if error.validator == "required":
         missing = required_name(error)
         if missing is not None:
-            return [(json_path([*base, missing]), missing)]
+            return [(shown_path([*base, missing]), missing)]
     if error.validator == "additionalProperties" and error.validator_value is False \
             and isinstance(error.instance, dict):
         extras = extra_properties(error.instance, error.schema)
         if extras:
-            return [(json_path([*base, name]), name) for name in extras]
-    return [(json_path(base), None)]
+            return [(shown_path([*base, name]), name) for name in extras]
+    return [(shown_path(base), None)]
 
 
 def _said(entry: dict[str, Any]) -> str:
