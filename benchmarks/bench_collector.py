@@ -1,7 +1,7 @@
 """Load-test the collector's hot path from another process and record throughput, latency and memory.
 
 Run: python benchmarks/bench_collector.py [--requests 20000] [--concurrency 8] [--write BENCHMARKS.md]
-(PYTHONPATH=<an older checkout> runs the same load against that version's server, for a before/after.)
+(Run it from outside the checkout with PYTHONPATH=<a checkout> to load that version, e.g. an older one.)
 It starts `micro-dashboard serve` on a free port with a temporary database, sends bounded traffic to 127.0.0.1
 only, stops the server, and prints (or writes) a table of numbers.
 """
