@@ -213,6 +213,7 @@ def test_the_timeline_is_one_tab_stop_with_arrows_inside(live_server: Any, narro
     open_live(narrow, live_server.url, "?range=1h")
     send_struct(live_server.url, "bar")
     expect(narrow.locator("#bars .bar")).to_have_count(60, timeout=WAIT_MS)
+    expect(narrow.locator("#bars .bar:not(.idle)")).to_have_count(1, timeout=WAIT_MS)  # the arrival is drawn
     assert narrow.locator('#bars .bar[tabindex="0"]').count() == 1
     narrow.locator('#bars .bar[tabindex="0"]').focus()
     narrow.keyboard.press("ArrowLeft")

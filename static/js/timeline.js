@@ -91,9 +91,11 @@ function drawTimeline(minutes) {
     const start = end - i * ms;
     buckets.push(byStart.get(start) || {start, valid: 0, invalid: 0});
   }
-  const focused = document.activeElement && document.activeElement.closest('#bars');
+  // A redraw (an arrival, a refresh) keeps the bar the reader moved to with the arrow keys, focused and the tab stop.
+  const focusedBar = document.activeElement && document.activeElement.closest('#bars .bar');
+  const focusedAt = focusedBar ? buckets.findIndex((b) => String(b.start) === focusedBar.dataset.start) : -1;
   const current = buckets.findIndex((b) => b.start === state.minute);
-  const stop = current >= 0 ? current : buckets.length - 1; // the one bar Tab reaches; arrows move inside
+  const stop = focusedAt >= 0 ? focusedAt : current >= 0 ? current : buckets.length - 1; // the one bar Tab reaches
   const busiest = Math.max(0, ...buckets.map((b) => b.valid + b.invalid));
   const peak = Math.max(1, busiest);
   replace($('bars'), buckets.map((b, i) => {
@@ -108,7 +110,7 @@ function drawTimeline(minutes) {
     },
     barPart('bar-invalid', b.invalid / peak), barPart('bar-valid', b.valid / peak));
   }));
-  if (focused) $('bars').children[stop].focus();
+  if (focusedBar) $('bars').children[stop].focus();
   replace($('timeline-start'), hhmm(buckets[0].start));
   replace($('timeline-end'), hhmm(buckets[buckets.length - 1].start));
   replace($('timeline-peak'), busiest ? `peak ${busiest}/min` : 'no events');
