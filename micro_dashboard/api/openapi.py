@@ -31,8 +31,14 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
             "schema": schema or {"type": "string"}}
 
 
-def _path(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+# Flask's path converter stops at a line break, so a path holding one is answered by no route of Micro's (a 404 or
+# a 405 page, like any unknown path): the rest these routes take has none.
+REST = _path("rest", "The rest of the path (without line breaks).", {"type": "string", "not": {"pattern": "\\n"}})
 
 
 FILTERS = [
@@ -159,7 +165,8 @@ def _micro_paths() -> dict[str, Any]:
                                             "limit": INT}}
     counts = _json("`{total, good, bad}`.")
     list_ = _json("Events in Micro's shape, newest first.", {"type": "array", "items": OBJECT})
-    rest = [_path("rest", "The rest of the path.")]
+    filtered = {"200": list_, **BAD, "422": _json("A body field of the wrong type, named in `error`.", ERROR)}
+    rest = [REST]
     micro_paged = {"type": "object", "properties": {
         "filters": {"type": "array", "items": OBJECT}, "validEvents": {"type": "boolean"},
         "timeRange": OBJECT, "sorting": OBJECT, "page": INT, "pageSize": INT}}
@@ -167,9 +174,9 @@ def _micro_paths() -> dict[str, Any]:
         "/micro/all": {m: _op("Micro: how many good and bad events.", {"200": counts}, tag="micro")
                        for m in ("get", "post")},
         "/micro/good": {"get": _op("Micro: all good events.", {"200": list_}, tag="micro"),
-                        "post": _op("Micro: good events filtered.", {"200": list_}, body=good, tag="micro")},
+                        "post": _op("Micro: good events filtered.", filtered, body=good, tag="micro")},
         "/micro/bad": {"get": _op("Micro: all bad events.", {"200": list_}, tag="micro"),
-                       "post": _op("Micro: bad events filtered.", {"200": list_}, body=bad, tag="micro")},
+                       "post": _op("Micro: bad events filtered.", filtered, body=bad, tag="micro")},
         "/micro/reset": {m: _op("Micro: delete everything.", {"200": counts}, tag="micro") for m in ("get", "post")},
         "/micro/ui": {"get": _op("Micro: redirect to this dashboard's UI.", {"302": {"description": "To /."}},
                                  tag="micro")},
@@ -182,7 +189,8 @@ def _micro_paths() -> dict[str, Any]:
         "/micro/iglu/{rest}": {"get": _op("Micro: a malformed schema lookup.", {"404": _text("The expected form.")},
                                           rest, tag="micro")},
         "/micro/events": {"get": _op("Micro 3.0: good and incomplete events, newest first, flattened.", {
-            "200": _json("Events in the lossy JSON form; failed ones with `failure` entities.")}, tag="micro"),
+            "200": _json("Events in the lossy JSON form; failed ones with `failure` entities.",
+                         {"type": "array", "items": OBJECT})}, tag="micro"),
                           "post": _op("Micro 4.x: a page of flattened events.", {
             "200": _json("`{events, totalPages, totalItems}`."), **BAD}, body=micro_paged, tag="micro")},
         "/micro/columns": {"get": _op("Micro 4.x: sorted column names.", {
@@ -205,7 +213,10 @@ def _collector_paths() -> dict[str, Any]:
         "/i": {"get": _op("Collect one event from tracker parameters (tp1).", pixel, tag="collector")},
         "/ice.png": {"get": _op("Collect one event from tracker parameters (tp1).", pixel, tag="collector")},
         "/r/tp2": {"get": _op("Collect a click and redirect to `u` (when enabled).",
-                              {"302": {"description": "To `u`."}}, [_query("u", "Where to go.")], tag="collector")},
+                              {"302": {"description": "To `u`."},
+                               "400": _text("`u` is missing or not an absolute http(s) URL; nothing is stored."),
+                               "404": _text("Redirects are not enabled (`--enable-redirect`).")},
+                              [_query("u", "Where to go.")], tag="collector")},
         "/{vendor}/{version}": {
             "get": _op("Collect tp2 (GET) or an Iglu webhook event.", pixel,
                        [_path("vendor", f"e.g. {SNOWPLOW_VENDOR}"), _path("version", "e.g. tp2")],
