@@ -297,6 +297,7 @@ def test_status_and_action_survive_an_open_panel_which_resizes_and_remembers(liv
 
 # -- 6. The most useful tab, readable schemas, grouped fields ------------------------------------------------------
 
+@pytest.mark.needs_iglu_central
 def test_each_event_opens_on_its_most_useful_tab(live_server: Any, narrow: Page) -> None:
     open_live(narrow, live_server.url)
     post_tp2(live_server.url, [link_click({"targetUrl": "https://example.com/"}),
