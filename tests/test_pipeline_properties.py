@@ -18,18 +18,20 @@ from support import IGLU_CENTRAL, PAYLOAD_DATA, WEB_PAGE
 from micro_dashboard.iglu import EmbeddedRegistry, IgluChecker, Resolver
 from micro_dashboard.pipeline import Failure, Outcome, RawPayload, ingest
 from micro_dashboard.pipeline.enrich import DIMENSION_PARAMS, SIMPLE_PARAMS
-from micro_dashboard.snowplow import CONTEXTS_SCHEMA, LINK_CLICK_SCHEMA, UNSTRUCT_SCHEMA
+from micro_dashboard.snowplow import CONTEXTS_SCHEMA, IGLU_VENDOR, LINK_CLICK_SCHEMA, SNOWPLOW_VENDOR, UNSTRUCT_SCHEMA
 
 pytestmark = [pytest.mark.hostile, pytest.mark.needs_iglu_central]
 
 # Every tracker parameter the pipeline reads, so generated requests reach each parser.
 PARAMETERS = sorted({*SIMPLE_PARAMS, *DIMENSION_PARAMS, "e", "eid", "url", "refr", "ua", "ip", "nuid", "tnuid",
-                     "co", "cx", "ue_pr", "ue_px"})
+                     "co", "cx", "ue_pr", "ue_px", "schema"})
 # Real schemas (validated against Iglu Central) beside made-up and malformed URIs.
 SCHEMAS = [WEB_PAGE, LINK_CLICK_SCHEMA, "iglu:com.acme/thing/jsonschema/1-0-0", "iglu:nope", "not a uri", ""]
 # Bounded so the file runs in a few seconds; derandomized so CI tries the same inputs each time.
 BOUNDED = settings(max_examples=300, derandomize=True, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# Where trackers send: tp1 and tp2, the Iglu webhook (its `schema` parameter too), and a vendor nobody serves.
+ENDPOINTS = [(SNOWPLOW_VENDOR, "tp1"), (SNOWPLOW_VENDOR, "tp2"), (IGLU_VENDOR, "v1"), ("com.acme", "v9")]
 INTERNAL_ERROR = "micro-dashboard failed"  # the start of the sentence a bug of ours becomes (pipeline.ingest)
 
 texts = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)  # a query string holds no surrogates
@@ -67,13 +69,18 @@ def parameters(draw: st.DrawFn) -> dict[str, str]:
     return params
 
 
-gets = st.one_of(parameters().map(urlencode), texts).map(lambda query: raw("GET", query))
+endpoints = st.sampled_from(ENDPOINTS)
+gets = st.builds(lambda query, endpoint: raw("GET", query, None, None, *endpoint),
+                 st.one_of(parameters().map(urlencode), texts), endpoints)
 payload_data = st.fixed_dictionaries({"schema": st.just(PAYLOAD_DATA) | texts,
                                       "data": st.lists(parameters() | json_values, max_size=3)})
 bodies = st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
-                   payload_data.map(lambda v: json.dumps(v).encode()))
-content_types = st.sampled_from(["application/json; charset=utf-8", "text/plain", None]) | texts
-posts = st.builds(lambda body, content_type: raw("POST", "", body, content_type), bodies, content_types)
+                   payload_data.map(lambda v: json.dumps(v).encode()),
+                   parameters().map(lambda params: urlencode(params).encode()))
+content_types = st.sampled_from(["application/json; charset=utf-8", "application/x-www-form-urlencoded",
+                                 "text/plain", None]) | texts
+posts = st.builds(lambda query, body, content_type, endpoint: raw("POST", query, body, content_type, *endpoint),
+                  st.just("") | parameters().map(urlencode), bodies, content_types, endpoints)
 raw_requests = gets | posts
 
 CHECKER = IgluChecker(Resolver([EmbeddedRegistry(IGLU_CENTRAL)])) if IGLU_CENTRAL.is_dir() else None
