@@ -6,7 +6,8 @@ bench_ui_live.py does), opens the page in Chromium (Playwright, /usr/bin/chromiu
 mouse wheel at a steady rate (pixels per second, paced by the wall clock): first from the top to the bottom, so the
 list asks for each older page of 500 rows on the way ("loading"), then back up and down again over rows it already
 holds ("plain"). A requestAnimationFrame loop in the page records every frame; each pass reports frames per second,
-the median and p95 frame time and the longest stall, plus the page's long tasks (over 50 ms).
+the median and p95 frame time and the longest stall, the page's long tasks (over 50 ms), and how long the list sat
+at its last loaded row (the wheel moves nothing there until the next page arrives; a plain pass ends there).
 """
 
 from __future__ import annotations
@@ -31,8 +32,17 @@ FRAMES = """() => {
   window.__pass = null;
   window.__frames = {};
   window.__long = {};
+  window.__atEnd = {};
+  const list = document.getElementById('list');
+  let last = null;
   const tick = (now) => {
-    if (window.__pass) (window.__frames[window.__pass] ||= []).push(now);
+    if (window.__pass) {
+      (window.__frames[window.__pass] ||= []).push(now);
+      // Time spent pressed against the last loaded row: the wheel moves nothing until the next page arrives.
+      const atEnd = list.scrollTop > 0 && list.scrollTop + list.clientHeight >= list.scrollHeight - 1;
+      if (atEnd && last !== null) window.__atEnd[window.__pass] = (window.__atEnd[window.__pass] || 0) + now - last;
+    }
+    last = now;
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
@@ -71,13 +81,14 @@ def scroll_pass(page, name: str, direction: int, rate: float, done) -> dict:
     page.evaluate("() => { window.__pass = null; }")
     frames = page.evaluate("(name) => window.__frames[name] || []", name)
     longs = page.evaluate("(name) => window.__long[name] || []", name)
+    at_end = page.evaluate("(name) => window.__atEnd[name] || 0", name)
     deltas = sorted(b - a for a, b in zip(frames, frames[1:]))
     return {"pass": name, "seconds": elapsed, "rows": list_geometry(page)["rows"],
             "fps": len(deltas) / ((frames[-1] - frames[0]) / 1000) if deltas else 0.0,
             "p50": statistics.median(deltas) if deltas else 0.0,
             "p95": deltas[min(len(deltas) - 1, int(len(deltas) * 0.95))] if deltas else 0.0,
             "max": deltas[-1] if deltas else 0.0, "over50": sum(d > 50 for d in deltas),
-            "long_tasks": len(longs), "long_ms": sum(longs)}
+            "long_tasks": len(longs), "long_ms": sum(longs), "at_end": at_end}
 
 
 def measure(base: str, stored: int, rate: float, trace: str | None) -> list[dict]:
@@ -129,12 +140,12 @@ def main() -> None:
                 print(f"\nrun {run + 1}: {args.stored:,} stored, {args.rate:.0f} px/s, load average {load:.2f} "
                       f"before, {os.getloadavg()[0]:.2f} after")
                 print("| pass | seconds | rows held | fps | p50 frame ms | p95 frame ms | longest ms | frames >50 ms "
-                      "| long tasks (ms) |")
-                print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                      "| long tasks (ms) | ms at the last row |")
+                print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
                 for r in results:
                     print(f"| {r['pass']} | {r['seconds']:.1f} | {r['rows']:,} | {r['fps']:.0f} | {r['p50']:.1f} "
                           f"| {r['p95']:.1f} | {r['max']:.0f} | {r['over50']} | {r['long_tasks']} "
-                          f"({r['long_ms']:.0f}) |", flush=True)
+                          f"({r['long_ms']:.0f}) | {r['at_end']:.0f} |", flush=True)
         finally:
             proc.terminate()
             proc.wait(10)
