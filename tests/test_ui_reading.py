@@ -239,6 +239,7 @@ def test_click_a_value_to_filter_to_it_or_exclude_it(live_server: Any, narrow: P
     expect(narrow.locator("#search")).to_have_value("label:save")
     expect(rows(narrow)).to_have_count(1, timeout=WAIT_MS)
     rows(narrow).locator(".c-time").click()
+    expect(narrow.locator("#detail")).not_to_have_class(re.compile(r"\bloading\b"), timeout=WAIT_MS)
     cell = narrow.locator(".gl-cell").filter(has=narrow.locator(".gl-key", has_text="project_id"))
     cell.focus()
     narrow.keyboard.press("Enter")  # a GitLab cell, by keyboard

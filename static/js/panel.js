@@ -55,12 +55,15 @@ function showDetail(detail, provisional) {
   const panel = {title: $('detail-title'), meta: $('detail-meta'), tabs: $('detail-tabs'), body: $('detail-body')};
   // Only a tab the reader picked sticks across events; otherwise each event opens on its best tab.
   const hadFocus = $('detail-tabs').contains(document.activeElement);
+  // A value the keyboard was on (the loaded event replacing the one drawn from its summary) keeps the focus.
+  const focusedValue = document.activeElement?.closest('#detail-body [data-filter]')?.dataset.filter;
   renderDetail(panel, detail, state.tab, (tab) => {
     state.tab = tab;
     showDetail(state.detail, false);
     $('detail-tabs').querySelector('.tab.active')?.focus();
   });
   if (hadFocus) $('detail-tabs').querySelector('.tab.active')?.focus(); // redrawn tabs keep the keyboard
+  if (focusedValue) $('detail-body').querySelector(`[data-filter="${CSS.escape(focusedValue)}"]`)?.focus();
   $('detail').classList.toggle('loading', provisional);
   $('copy-curl').disabled = !detail.curl;
   $('replay').disabled = !detail.request;
