@@ -1,9 +1,11 @@
-"""Bounds on a request's head: a 20 KiB request line and 40 KiB of headers (414/431, recorded), within a deadline."""
+"""Bounds on a request: a 20 KiB request line and 40 KiB of headers (414/431, recorded), a deadline for the head and
+then one for the body."""
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import logging
 import socket
 import threading
@@ -20,22 +22,29 @@ log = logging.getLogger(__name__)
 # The dashboard's own API takes longer query strings than a collector (a filter with 40,000 values).
 DASHBOARD_REQUEST_LINE_LIMIT = 1024 * 1024
 HEAD_SECONDS = 10.0  # a request line and headers must arrive within this, or the connection is closed (slowloris)
+# A body must then be complete within this. cheroot's own timeout is per read (30 s), so without a total a client
+# sending a byte every 29 s keeps a thread for ever. 30 s carries the largest body the collector takes (2 MiB by
+# default) at 70 KB/s, far below any loopback or local network a developer's trackers use.
+BODY_SECONDS = 30.0
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an oversized head read (and discarded) to learn its real size
 KEPT_BYTES = 1024  # of an oversized head, the start that is stored
 # Called with (part, method, target, headers, size, kept bytes, peer) for a request line or headers over its cap.
 OversizedRecorder = Callable[[str, str, str, list[tuple[str, str]], int, bytes, str], None]
 
 
-class HeadDeadlines:
-    """Closes connections whose request head is not complete in time, so a slow sender cannot keep a thread."""
+class RequestDeadlines:
+    """Cuts off a request whose head, or then body, is not complete in time, so a slow sender cannot keep a thread."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, body_seconds: float | None = None):
         self.seconds = seconds
+        # Read when a server is made, so that a test can set a short one first.
+        self.body_seconds = BODY_SECONDS if body_seconds is None else body_seconds
         self._lock = threading.Lock()
-        self._pending: list[tuple[float, int, socket.socket]] = []
+        self._tokens = itertools.count()
+        self._pending: list[tuple[float, int, Callable[[], None]]] = []
         self._done: set[int] = set()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="micro-dashboard-head-deadlines", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="micro-dashboard-request-deadlines", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -45,30 +54,93 @@ class HeadDeadlines:
 
     def start(self, sock: socket.socket) -> int:
         """Start the clock of a request head; return the token that stops it."""
-        token = id(sock) ^ time.monotonic_ns()
-        with self._lock:
-            heapq.heappush(self._pending, (time.monotonic() + self.seconds, token, sock))
-        return token
+        # The blocked read returns at once with nothing, and cheroot closes the connection.
+        return self._watch(self.seconds, lambda: shut(sock, socket.SHUT_RDWR))
+
+    def start_body(self, sock: socket.socket, peer: str) -> BodyClock:
+        """Start the clock of a request body (its head is complete); return the clock."""
+        clock = BodyClock(self, sock, peer)
+        clock.token = self._watch(self.body_seconds, clock.run_out)
+        return clock
 
     def stop(self, token: int) -> None:
-        """The head is complete (or refused): its connection is no longer on the clock."""
+        """The head (or body) is complete, or refused: its connection is no longer on this clock."""
         with self._lock:
             self._done.add(token)
+
+    def _watch(self, seconds: float, on_overdue: Callable[[], None]) -> int:
+        token = next(self._tokens)
+        with self._lock:
+            heapq.heappush(self._pending, (time.monotonic() + seconds, token, on_overdue))
+        return token
 
     def _run(self) -> None:
         while not self._stopping.wait(0.5):
             now, overdue = time.monotonic(), []
             with self._lock:
                 while self._pending and (self._pending[0][0] <= now or self._pending[0][1] in self._done):
-                    _, token, sock = heapq.heappop(self._pending)
+                    _, token, on_overdue = heapq.heappop(self._pending)
                     if token in self._done:
                         self._done.discard(token)
                     else:
-                        overdue.append(sock)
-            for sock in overdue:
-                # The blocked read returns at once with nothing, and cheroot closes the connection.
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                        overdue.append(on_overdue)
+            for on_overdue in overdue:
+                on_overdue()
+
+
+HeadDeadlines = RequestDeadlines  # the name server.py imports
+
+
+def shut(sock: socket.socket, how: int) -> None:
+    """Shut a socket down (one side or both); a socket already gone is no error."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(how)
+
+
+class BodyClock:
+    """The deadline of one request body: once it has run out, the body reads as ended, as when a client goes away."""
+
+    def __init__(self, deadlines: RequestDeadlines, sock: socket.socket, peer: str):
+        self.deadlines, self.sock, self.peer = deadlines, sock, peer
+        self.token = -1
+        self.expired = False
+        self.stopped = False
+
+    def run_out(self) -> None:
+        """End the body: the blocked read returns at once with what came, and the app can still answer."""
+        self.expired = True
+        log.warning("cut off a request body from %s: not complete within %s s", self.peer,
+                    self.deadlines.body_seconds)
+        shut(self.sock, socket.SHUT_RD)
+
+    def stop(self) -> None:
+        """The body is complete (or the request is over): no deadline any more."""
+        if not self.stopped:
+            self.stopped = True
+            self.deadlines.stop(self.token)
+
+
+class BodyOnClock:
+    """The connection's reader while a body arrives: it stops the clock once the declared body is in, and reads as
+    ended once the clock has run out (a socket's read side, once shut, still takes a client's later bytes)."""
+
+    def __init__(self, rfile, clock: BodyClock, declared: int | None):
+        self.rfile, self.clock, self.declared = rfile, clock, declared
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read as the connection's reader does, unless the body's time is up."""
+        return self._counted(b"" if self.clock.expired else self.rfile.read(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """Read a line as the connection's reader does, unless the body's time is up."""
+        return self._counted(b"" if self.clock.expired else self.rfile.readline(size))
+
+    def _counted(self, data: bytes) -> bytes:
+        self.bytes_read += len(data)
+        if self.declared is not None and self.bytes_read >= self.declared:
+            self.clock.stop()
+        return data
 
 
 class CountingReader(server.SizeCheckWrapper):
@@ -114,12 +186,42 @@ class CountingReader(server.SizeCheckWrapper):
 class LimitedRequest(server.HTTPRequest):
     """cheroot's request with Snowplow's caps: a request line over 20 KiB is a 414, headers over 40 KiB a 431.
 
-    Either is recorded (a truncated copy, with the real size) as the collector records an oversized body, and the
-    head must arrive within HEAD_SECONDS."""
+    Either is recorded (a truncated copy, with the real size) as the collector records an oversized body. The head
+    must arrive within HEAD_SECONDS, and a body then within BODY_SECONDS: one that does not reads as ended where it
+    stopped, which the app answers as a dropped upload (the client, if still there, gets that answer)."""
+
+    body_clock: BodyClock | None = None
+
+    def respond(self) -> None:
+        """Answer, with the body (if there is one) on its clock."""
+        deadlines: RequestDeadlines | None = getattr(self.server, "head_deadlines", None)
+        declared = None if self.chunked_read else int(self.inheaders.get(b"Content-Length", 0))
+        if deadlines is None or declared == 0:
+            return super().respond()
+        self.body_clock = clock = deadlines.start_body(self.conn.socket, str(self.conn.remote_addr or "unknown"))
+        shared = self.conn.rfile
+        self.conn.rfile = BodyOnClock(shared, clock, declared)
+        try:
+            super().respond()
+        finally:
+            self.conn.rfile = shared
+            clock.stop()
+            if clock.expired:
+                self.close_connection = True  # its read side is shut: no next request can come on it
+
+    def send_headers(self) -> None:
+        """Send the answer's head; cheroot first reads the rest of a declared body the app left, still on the clock."""
+        clock = self.body_clock
+        if clock is not None:
+            if self.chunked_read:
+                clock.stop()  # the app answers, so it reads no more of the body (and cheroot reads none for it)
+            if clock.expired:
+                self.close_connection = True
+        super().send_headers()
 
     def parse_request(self) -> None:
         """Read the request line and headers, each under its own cap and both under one deadline."""
-        deadlines: HeadDeadlines | None = getattr(self.server, "head_deadlines", None)
+        deadlines: RequestDeadlines | None = getattr(self.server, "head_deadlines", None)
         token = deadlines.start(self.conn.socket) if deadlines else None
         try:
             self._parse_limited()

@@ -1,22 +1,30 @@
 """Hostile requests meet Snowplow's caps: an oversized request line or headers, a huge declared body, a dropped
-upload, slow senders and redirects that would leave the site or inject headers. Loopback only, bounded."""
+upload, slow senders (of a head or of a body) and redirects that would leave the site or inject headers. Loopback
+only, bounded."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import select
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 from snowplow_checks import bad_row_errors
-from support import sql, wait_for
+from support import PAYLOAD_DATA, sql, wait_for
 
-from micro_dashboard import collector
+from micro_dashboard import collector, request_limits
 from micro_dashboard.pipeline.failures import HEAD_LIMITS
 
 pytestmark = pytest.mark.hostile
 SIZE_VIOLATION = "iglu:com.snowplowanalytics.snowplow.badrows/size_violation/jsonschema/1-0-0"
+TP2_HEAD = (b"POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\n")
+SHORT_BODY_SECONDS = 2.0  # instead of 30 s, so that a test can outlast it
 
 
 def exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
@@ -27,6 +35,36 @@ def exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
         while chunk := conn.recv(65536):
             answer += chunk
         return answer
+
+
+def everything_received(conn: socket.socket) -> bytes:
+    """Return what the server sends until it closes the connection (a reset ends it too)."""
+    answer = b""
+    try:
+        while chunk := conn.recv(65536):
+            answer += chunk
+    except OSError:  # the server closed with the client's later bytes unread, which resets the connection
+        pass
+    return answer
+
+
+def drip_until_cut_off(conns: list[socket.socket], most: int) -> dict[socket.socket, bytes]:
+    """Send each connection a byte a second until the server answers or closes it, at most `most` bytes; return
+    what each received (connections still open after `most` bytes are left out)."""
+    received: dict[socket.socket, bytes] = {}
+    for _ in range(most):
+        open_ = [conn for conn in conns if conn not in received]
+        if not open_:
+            break
+        for conn in open_:
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                received[conn] = b""
+        readable, _, _ = select.select([conn for conn in open_ if conn not in received], [], [], 1.0)
+        for conn in readable:
+            received[conn] = everything_received(conn)
+    return received
 
 
 def status_of(answer: bytes) -> int:
@@ -41,6 +79,12 @@ def the_only_bad_row(url: str) -> dict[str, Any]:
     row = json.loads(bad["errors"][1])
     assert bad_row_errors(row, long_values_allowed=True) == []
     return row
+
+
+def stored_trackers(url: str) -> list[str]:
+    """Return the tracker of each stored event, once decoded, after checking that no bad row was stored."""
+    assert requests.get(f"{url}/micro/all", timeout=5).json()["bad"] == 0
+    return [event["event"]["v_tracker"] for event in requests.get(f"{url}/micro/good", timeout=5).json()]
 
 
 def test_a_request_line_over_20_kib_is_a_414_and_a_stored_size_violation(live_server):
@@ -103,8 +147,7 @@ def test_an_upload_cut_short_is_dropped_and_counted_not_stored(live_server):
     assert wait_for(lambda: collector.DROPPED_UPLOADS[0] > dropped)
     # A request sent afterwards is stored; the dropped one never was (not even as an empty body).
     assert requests.get(f"{live_server.url}/i", params={"e": "pv", "p": "web", "tv": "t"}, timeout=5).ok
-    assert [r["querystring"] for r in sql(live_server.store, "SELECT querystring FROM requests")] == \
-        ["e=pv&p=web&tv=t"]
+    assert stored_trackers(live_server.url) == ["t"]
 
 
 def test_slow_senders_cannot_take_every_thread(make_live_server):
@@ -146,3 +189,55 @@ def test_a_redirect_to_any_http_url_is_followed_and_stored_once(make_live_server
                             allow_redirects=False, timeout=5)
     assert response.status_code == 302 and response.headers["Location"] == "https://elsewhere.example/a?b=c"
     assert len(sql(server.store, "SELECT id FROM requests")) == 1
+
+
+def test_a_body_dripped_a_byte_a_second_is_cut_off_and_dropped_while_others_are_answered(make_live_server,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(request_limits, "BODY_SECONDS", SHORT_BODY_SECONDS)
+    server = make_live_server(threads=4)
+    dropped = collector.DROPPED_UPLOADS[0]
+    drippers = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(4)]
+    try:
+        for conn in drippers[:3]:  # a declared body of 100 bytes, and a chunked one of 100: as many as threads
+            conn.sendall(TP2_HEAD + b"Content-Length: 100\r\n\r\n")
+        drippers[3].sendall(TP2_HEAD + b"Transfer-Encoding: chunked\r\n\r\n64\r\n")
+        with ThreadPoolExecutor(2) as meanwhile:
+            health = meanwhile.submit(requests.get, f"{server.url}/health", timeout=15)
+            tracker = meanwhile.submit(requests.get, f"{server.url}/i", params={"e": "pv", "p": "web", "tv": "t"},
+                                       timeout=15)
+            received = drip_until_cut_off(drippers, most=20)  # far fewer bytes than the bodies declare
+            assert health.result().text == "ok"
+            assert tracker.result().status_code == 200
+    finally:
+        for conn in drippers:
+            conn.close()
+    assert len(received) == len(drippers)  # every one was cut off
+    # A client still there hears that its upload was dropped (never a 5xx); a reset means it no longer could.
+    assert all(answer == b"" or status_of(answer) == 400 for answer in received.values()), received
+    assert wait_for(lambda: collector.DROPPED_UPLOADS[0] - dropped == len(drippers))
+    assert stored_trackers(server.url) == ["t"]  # the tracker's, sent meanwhile: nothing of the dripped bodies
+
+
+def test_a_slow_body_finished_in_time_is_stored_and_its_connection_lives_on(make_live_server, monkeypatch):
+    monkeypatch.setattr(request_limits, "BODY_SECONDS", SHORT_BODY_SECONDS)
+    server = make_live_server()
+    body = json.dumps({"schema": PAYLOAD_DATA, "data": [{"e": "pv", "p": "web", "tv": "slow"}]}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.putrequest("POST", "/com.snowplowanalytics.snowplow/tp2")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        for start in range(0, len(body), len(body) // 3 + 1):  # in three parts, well within the deadline
+            time.sleep(SHORT_BODY_SECONDS / 6)
+            conn.send(body[start:start + len(body) // 3 + 1])
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"ok")
+        # Past the body's deadline: its clock stopped once the body was in, so the connection still serves.
+        time.sleep(SHORT_BODY_SECONDS + 1)
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"ok")
+    finally:
+        conn.close()
+    assert stored_trackers(server.url) == ["slow"]
