@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -84,3 +85,59 @@ def test_a_name_added_to_the_promoted_columns_becomes_a_filled_indexed_column(ol
         ("https://shop.example/",)]
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'idx_events_page_url'").fetchone()[0] == 1
     conn.close()
+
+
+def _api_answers(db: Path, ids: list[int]) -> dict[str, bytes]:
+    """Return the answers that show a database's raw requests, parameters and bad rows."""
+    from micro_dashboard.app import create_app
+
+    app = create_app({"db": str(db), "iglu_defaults": False})
+    try:
+        client = app.test_client()
+        paths = [*(f"/api/events/{i}" for i in ids), "/api/events?limit=10&columns=param.e,param.co",
+                 "/api/events?param.e=pv", "/api/events?q=not%20json", "/api/values?key=param.e", "/api/columns",
+                 "/micro/good", "/micro/bad", "/micro/events", "/api/export.ndjson", "/api/export.tsv"]
+        answers = {}
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.data)
+            answers[path] = answer.data
+        return answers
+    finally:
+        app.config["STORE"].close()
+
+
+def test_packing_keeps_every_request_parameter_and_bad_row_as_the_api_showed_them(old_db: Path, tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    conn = sqlite3.connect(old_db)
+    old = {r[0]: r[1:] for r in conn.execute("SELECT id, querystring, body, headers, useragent, referer FROM requests")}
+    ids = [r[0] for r in conn.execute("SELECT id FROM events ORDER BY id")]
+    conn.close()
+    # Before: the steps before packing, the body (the one column that was a BLOB before) marked as stored plain.
+    before_db = tmp_path / "before.db"
+    shutil.copy(old_db, before_db)
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        patched.setattr(schema, "VERSION", 3)
+        conn = sqlite3.connect(before_db, isolation_level=None)
+        schema.migrate(conn)
+        conn.execute("UPDATE requests SET body = CAST(x'00' || body AS BLOB) WHERE body IS NOT NULL")
+        conn.close()
+        before = _api_answers(before_db, ids)
+    after = _api_answers(old_db, ids)
+    for path in before:
+        assert before[path] == after[path], path
+
+    store = Store(str(old_db))
+    try:
+        assert sql(store, "SELECT count(*) FROM requests WHERE typeof(querystring) != 'blob' OR useragent IS NOT NULL "
+                          "OR typeof(headers) != 'blob'")[0][0] == 0
+        for request_id, stored in store.requests(old).items():
+            querystring, body, headers, useragent, referer = old[request_id]
+            assert (stored.querystring, stored.body, stored.useragent, stored.referer) == (
+                querystring, body, useragent, referer)
+            assert stored.headers == [tuple(h) for h in json.loads(headers)]
+        [bad] = [e for e in store.events(ids) if e.request and e.request.body == b"not json"]
+        assert bad.failures and bad.failures[0].bad_row["data"]["payload"]
+    finally:
+        store.close()

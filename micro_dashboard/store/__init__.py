@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 # How long a write waits for another program's lock before it fails (and the tracker gets a 503 to retry).
 BUSY_TIMEOUT_SECONDS = 30.0
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the write-ahead log is truncated back to after a checkpoint
+FULL_DISK_BYTES = 1024 * 1024  # free space under which the disk counts as full when the store opens
 # Retention by bytes deletes the oldest events until the database's used pages are back under this share of the limit.
 BYTES_TARGET = 0.9
 # Errors a query built from client input can still raise (a safety net: the causes are checked beforehand).
@@ -125,6 +126,11 @@ class Store:
         # After a checkpoint the log is cut back to this size: a long read may grow it, but it never stays grown.
         self._writer.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         schema.migrate(self._writer)
+        # The write below may still find room in a log left from before, and the first events then fail: say it now.
+        if self.path != ":memory:":
+            disk = os.statvfs(Path(self.path).absolute().parent)
+            if disk.f_bavail * disk.f_frsize < FULL_DISK_BYTES:
+                raise OSError("the disk is full")
         self._writer.execute("BEGIN IMMEDIATE")  # a write, so a read-only file or a full disk is said now
         self._writer.execute("UPDATE pipeline SET decoded_through = decoded_through")
         self._writer.execute("COMMIT")

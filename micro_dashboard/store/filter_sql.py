@@ -199,7 +199,8 @@ def _forms(target: Column | Param | Any) -> _Value | _EntityField:
         column = f"events.{target.name}"
         return _TimeColumn(column) if target.name == "collector_tstamp" else _Value(column, None, text_column=True)
     if isinstance(target, Param):
-        return _Value(f"json_extract(events.parameters, '{_quote(sqlite_json_path([target.key]))}')", None, False)
+        return _Value(f"json_extract(CAST(unpack(events.parameters) AS TEXT), "  # packed: store/packing.py
+                      f"'{_quote(sqlite_json_path([target.key]))}')", None, False)
     return _EntityField(target.entity, target.path)
 
 
@@ -259,7 +260,7 @@ def _free_text(text: str) -> Where:
     The FTS5 trigram indexes (store/schema.py step 3) give the candidate rows; the substring check on them keeps
     SQLite's ASCII-only case folding (the index folds all of Unicode, so it finds a superset)."""
     (params, p1), (data, p2), (qs, p3), (body, p4) = (_contains(e, text) for e in (
-        "events.parameters", "n.data", "r.querystring", "r.body"))
+        "unpack(events.parameters)", "n.data", "unpack(r.querystring)", "unpack(r.body)"))  # store/packing.py
     exact = (f"({params} OR EXISTS (SELECT 1 FROM entities n WHERE n.event_row = events.id AND {data}) OR "
              f"EXISTS (SELECT 1 FROM requests r WHERE r.id = events.request_id AND ({qs} OR {body})))")
     exact_params = [*p1, *p2, *p3, *p4]

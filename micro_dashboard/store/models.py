@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ..columns import SUMMARY, SUMMARY_PROMOTED
 from ..pipeline import RawPayload
+from .packing import unpack_bytes, unpack_headers, unpack_json, unpack_text
 
 SUMMARY_COLUMNS = ", ".join(f"events.{name}" for name in SUMMARY)
 
@@ -82,10 +83,12 @@ class StoredRequest:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredRequest:
-        """Build a request from a `SELECT * FROM requests` row."""
+        """Build a request from a `SELECT * FROM requests` row (unpacking what store/packing.py packed)."""
         values = dict(row)
-        values["headers"] = [tuple(h) for h in _loads(values["headers"], [])]
-        values["querystring"] = values["querystring"] or ""
+        values["headers"], values["useragent"], values["referer"] = unpack_headers(
+            values["headers"], values["useragent"], values["referer"])
+        values["querystring"] = unpack_text(values["querystring"]) or ""
+        values["body"] = unpack_bytes(values["body"])
         values["body_size"] = values["body_size"] or 0
         return cls(**values)
 
@@ -128,7 +131,7 @@ class StoredFailure:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredFailure:
         """Build a failure from a failures row."""
-        return cls(row["type"], _loads(row["bad_row"], {}), _loads(row["problems"], []))
+        return cls(row["type"], unpack_json(row["bad_row"], {}), _loads(row["problems"], []))
 
 
 @dataclass
@@ -152,7 +155,7 @@ class StoredEvent:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredEvent:
         """Build an event (without request, entities and failures) from a row selected with EVENT_COLUMNS."""
-        return cls(Summary.from_row(row), row["request_id"], _loads(row["event_json"]), _loads(row["parameters"]),
+        return cls(Summary.from_row(row), row["request_id"], _loads(row["event_json"]), unpack_json(row["parameters"]),
                    _loads(row["contexts"], []))
 
 

@@ -152,8 +152,8 @@ def column_values(store: Store, ids: list[int], targets: dict[str, Target]) -> d
 def known_columns(store: Store, sample: int = 500) -> tuple[list[str], list[tuple[str, str, str, Any]]]:
     """Return the parameter keys and the (kind, schema, name, data) of entities seen in recent stored data."""
     params: set[str] = set()
-    for row in store._query("SELECT parameters FROM events WHERE parameters IS NOT NULL ORDER BY id DESC "
-                            "LIMIT ?", [sample]):
+    for row in store._query("SELECT CAST(unpack(parameters) AS TEXT) FROM events WHERE parameters IS NOT NULL "
+                            "ORDER BY id DESC LIMIT ?", [sample]):
         params.update(json.loads(row[0]))
     entities = [(row["kind"], row["schema"], row["name"], json.loads(row["data"])) for row in store._query(
         "SELECT kind, schema, name, data FROM entities ORDER BY id DESC LIMIT ?", [sample])]
@@ -185,7 +185,7 @@ def top_values(store: Store, target: Target, prefix: str = "", limit: int = 10) 
         expr, source, params = f'"{target.name}"', "events", []
     elif isinstance(target, Param):
         path = sqlite_json_path([target.key]).replace("'", "''")
-        expr = f"json_extract(parameters, '{path}')"
+        expr = f"json_extract(CAST(unpack(parameters) AS TEXT), '{path}')"  # packed: store/packing.py
         source, params = "(SELECT parameters FROM events WHERE parameters IS NOT NULL ORDER BY id DESC LIMIT ?)", [
             VALUES_SAMPLE]
     else:

@@ -10,21 +10,28 @@ from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
 from .models import SUMMARY_COLUMNS, Summary
+from .packing import pack, pack_headers, pack_json, unpacked
 
 GITLAB_STANDARD = "gitlab_standard"
+
+
 
 # The text free-text search looks in, per event row (its parameters and every entity's data) and per request (as
 # received), as SQL over `events` and `requests`. The FTS5 tables event_text and request_text index it without
 # keeping a copy (contentless), so removing a row from them needs the same text again: build it only from these.
-EVENT_TEXT = ("coalesce(events.parameters, '') || char(10) || coalesce((SELECT group_concat(data, char(10)) FROM "
-              "(SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
-REQUEST_TEXT = "coalesce(requests.querystring, '') || char(10) || coalesce(CAST(requests.body AS TEXT), '')"
+# (Packing, migration step 4, changed how the columns are stored, not the text: step 3 indexed the same text.)
+EVENT_TEXT = (f"coalesce({unpacked('events.parameters')}, '') || char(10) || coalesce((SELECT group_concat(data, "
+              "char(10)) FROM (SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
+REQUEST_TEXT = (f"coalesce({unpacked('requests.querystring')}, '') || char(10) || "
+                f"coalesce({unpacked('requests.body')}, '')")
 
 
 def index_text(conn: sqlite3.Connection, table: str, where: str, params: list[Any] | tuple[Any, ...],
-               remove: bool = False) -> None:
-    """Add the rows of `events` or `requests` matching `where` to their free-text index (or take them out)."""
-    text, index = (EVENT_TEXT, "event_text") if table == "events" else (REQUEST_TEXT, "request_text")
+               remove: bool = False, text: str | None = None) -> None:
+    """Add the rows of `events` or `requests` matching `where` to their free-text index (or take them out);
+    `text` replaces the SQL of their text (for a migration step that runs before their columns were packed)."""
+    default, index = (EVENT_TEXT, "event_text") if table == "events" else (REQUEST_TEXT, "request_text")
+    text = text or default
     command = "'delete', " if remove else ""
     columns = f"{index}, rowid, text" if remove else "rowid, text"
     conn.execute(f"INSERT INTO {index} ({columns}) SELECT {command}{table}.id, {text} FROM {table} WHERE {where}",
@@ -63,8 +70,8 @@ def insert_request(conn: sqlite3.Connection, raw: RawPayload) -> int:
         "INSERT INTO requests (received_at, method, path, vendor, version, querystring, body, body_size, "
         "content_type, headers, ip, useragent, referer, hostname, network_userid) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, raw.querystring, raw.body,
-         raw.body_size, raw.content_type, dumps(raw.headers), raw.ip, raw.useragent, raw.referer,
+        (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, pack(raw.querystring), pack(raw.body),
+         raw.body_size, raw.content_type, pack_headers(raw.headers, raw.useragent, raw.referer), raw.ip, None, None,
          raw.hostname, raw.network_userid),
     )
     return cur.lastrowid
@@ -81,7 +88,7 @@ def _event_values(event: Event) -> tuple[Any, ...]:
     gitlab = gitlab_ids(event)
     return (f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"], event_schema(f),
             *(f.get(c) for c in PROMOTED), f.get("se_value"), None if gitlab is None else dumps(gitlab),
-            dumps(to_compact_json_form(f)), dumps(event.parameters), dumps(contexts),
+            dumps(to_compact_json_form(f)), pack_json(event.parameters), dumps(contexts),
             dumps(problems_json(event.failures)))
 
 
@@ -140,7 +147,7 @@ def insert_failures(conn: sqlite3.Connection, request_id: int, row: int, failure
     """Store the bad rows of an event row."""
     conn.executemany(
         "INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
-        [(request_id, row, f.type, dumps(f.bad_row), dumps(problems_json([f]))) for f in failures],
+        [(request_id, row, f.type, pack_json(f.bad_row), dumps(problems_json([f]))) for f in failures],
     )
 
 
@@ -162,10 +169,9 @@ def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, 
 def replace_outcome(conn: sqlite3.Connection, request_id: int, received_at: int,
                     outcome: Outcome) -> tuple[list[Summary], list[Summary]]:
     """Decode a request again in place: its rows keep their ids; return (updated, inserted) summaries."""
-    old = conn.execute("SELECT id, event_id, parameters FROM events WHERE request_id = ? ORDER BY id",
-                       (request_id,)).fetchall()
+    old = conn.execute("SELECT id, event_id FROM events WHERE request_id = ? ORDER BY id", (request_id,)).fetchall()
     updated: list[Summary] = []
-    for (row, event_id, _), event in zip(old, outcome.events):
+    for (row, event_id), event in zip(old, outcome.events):
         if "eid" not in event.parameters:  # an id made up for an event that came without one stays the same
             event.fields["event_id"] = event_id
         updated.append(update_event(conn, row, request_id, event))

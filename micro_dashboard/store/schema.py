@@ -7,11 +7,12 @@ never edits an old one. A database made before versioning (release 0.1) has the 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
 from ..columns import GITLAB_SUMMARY, PROMOTED
-from . import rows
+from . import packing, rows
 
 # Columns of the events table besides the promoted ones that get an index of their own.
 ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "valid", "request_id")
@@ -90,13 +91,32 @@ def _step_3_free_text_index(conn: sqlite3.Connection) -> None:
     a search asks for rows holding all of its trigrams, then checks the substring on those rows only."""
     for index in ("event_text", "request_text"):
         conn.execute(f"CREATE VIRTUAL TABLE {index} USING fts5(text, content='', detail='none', tokenize='trigram')")
-    rows.index_text(conn, "events", "1", ())
+    # The columns as they were before step 4 packed them (the same text as rows.EVENT_TEXT and REQUEST_TEXT give).
+    event_text = ("coalesce(events.parameters, '') || char(10) || coalesce((SELECT group_concat(data, char(10)) FROM "
+                  "(SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
+    request_text = "coalesce(requests.querystring, '') || char(10) || coalesce(CAST(requests.body AS TEXT), '')"
+    rows.index_text(conn, "events", "1", (), text=event_text)
     # A request is in the index exactly while it has event rows (the delete paths take it out with its last one).
-    rows.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", ())
+    rows.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", (),
+                    text=request_text)
+
+
+def _step_4_packed(conn: sqlite3.Connection) -> None:
+    """Pack what is read only on demand (store/packing.py): a request's query string, body and headers (its user
+    agent and referer inside them), an event's parameters, a failure's bad row. The text is the same, so the
+    free-text index stays as it is."""
+    packing.register(conn)
+    conn.create_function("pack", 1, packing.pack, deterministic=True)
+    conn.create_function("pack_headers", 3, lambda headers, useragent, referer: packing.pack_headers(
+        json.loads(headers) if headers else [], useragent, referer), deterministic=True)
+    conn.execute("UPDATE requests SET querystring = pack(querystring), body = pack(body), "
+                 "headers = pack_headers(headers, useragent, referer), useragent = NULL, referer = NULL")
+    conn.execute("UPDATE events SET parameters = pack(parameters) WHERE parameters IS NOT NULL")
+    conn.execute("UPDATE failures SET bad_row = pack(bad_row) WHERE bad_row IS NOT NULL")
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
-                                                          _step_3_free_text_index]
+                                                          _step_3_free_text_index, _step_4_packed]
 VERSION = len(MIGRATIONS)
 
 
