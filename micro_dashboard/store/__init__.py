@@ -7,6 +7,7 @@ decoded from it (`save_decoded`). Every committed change to the events reaches t
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 from ..filters import Filter
 from ..pipeline import Outcome, RawPayload
-from . import rows, schema
+from . import packing, rows, schema
 from .filter_sql import compile_filter
 from .models import (
     EVENT_COLUMNS,
@@ -142,6 +143,7 @@ class Store:
                                timeout=BUSY_TIMEOUT_SECONDS)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode, and fast
+        packing.register(conn)  # SQL reads the packed columns through unpack()
         return conn
 
     @property
