@@ -41,8 +41,8 @@ class RequestDeadlines:
         self.body_seconds = BODY_SECONDS if body_seconds is None else body_seconds
         self._lock = threading.Lock()
         self._tokens = itertools.count()
-        self._pending: list[tuple[float, int, Callable[[], None]]] = []
-        self._done: set[int] = set()
+        self._pending: list[tuple[float, int, Callable[[], None]]] = []  # a heap, soonest first
+        self._running: set[int] = set()  # the tokens of clocks neither stopped nor run out
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="micro-dashboard-request-deadlines", daemon=True)
         self._thread.start()
@@ -66,23 +66,23 @@ class RequestDeadlines:
     def stop(self, token: int) -> None:
         """The head (or body) is complete, or refused: its connection is no longer on this clock."""
         with self._lock:
-            self._done.add(token)
+            self._running.discard(token)
 
     def _watch(self, seconds: float, on_overdue: Callable[[], None]) -> int:
         token = next(self._tokens)
         with self._lock:
             heapq.heappush(self._pending, (time.monotonic() + seconds, token, on_overdue))
+            self._running.add(token)
         return token
 
     def _run(self) -> None:
         while not self._stopping.wait(0.5):
             now, overdue = time.monotonic(), []
             with self._lock:
-                while self._pending and (self._pending[0][0] <= now or self._pending[0][1] in self._done):
+                while self._pending and (self._pending[0][0] <= now or self._pending[0][1] not in self._running):
                     _, token, on_overdue = heapq.heappop(self._pending)
-                    if token in self._done:
-                        self._done.discard(token)
-                    else:
+                    if token in self._running:
+                        self._running.discard(token)
                         overdue.append(on_overdue)
             for on_overdue in overdue:
                 on_overdue()
@@ -108,6 +108,8 @@ class BodyClock:
 
     def run_out(self) -> None:
         """End the body: the blocked read returns at once with what came, and the app can still answer."""
+        if self.stopped:  # it came in while the clock ran out
+            return
         self.expired = True
         log.warning("cut off a request body from %s: not complete within %s s", self.peer,
                     self.deadlines.body_seconds)
@@ -135,6 +137,19 @@ class BodyOnClock:
     def readline(self, size: int | None = -1) -> bytes:
         """Read a line as the connection's reader does, unless the body's time is up."""
         return self._counted(b"" if self.clock.expired else self.rfile.readline(size))
+
+    def __iter__(self) -> BodyOnClock:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str):
+        """Anything else (close, ...) is the connection's reader's."""
+        return getattr(self.rfile, name)
 
     def _counted(self, data: bytes) -> bytes:
         self.bytes_read += len(data)

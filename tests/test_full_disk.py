@@ -114,12 +114,15 @@ def test_a_full_disk_refuses_with_503_loses_nothing_acknowledged_and_recovers(ma
     assert not shown - acknowledged - set(after)  # and no refused one stored after all
 
 
-def test_starting_on_a_full_disk_is_refused_with_one_sentence(make_live_server, small_disk):
+def test_starting_on_a_full_disk_is_refused_with_one_sentence_and_works_once_space_is_back(make_live_server,
+                                                                                          small_disk):
     db = small_disk / "events.db"
+    filler = small_disk / "filler"
     server = make_live_server(db=str(db))
-    assert send(server.url, 0)[1] == 200
+    sent, status = send(server.url, 0)
+    assert status == 200
     server.close()
-    fill(small_disk / "filler")
+    fill(filler)
 
     try:
         started = subprocess.run([sys.executable, "-m", "micro_dashboard", "serve", "--db", str(db), "--port", "0",
@@ -129,3 +132,6 @@ def test_starting_on_a_full_disk_is_refused_with_one_sentence(make_live_server, 
     assert started.returncode != 0
     assert started.stderr.strip() == (f"Error: cannot use {db}: the disk is full; free some space or pass --db with "
                                       "a file on another disk"), started.stderr
+
+    filler.unlink()
+    assert event_ids(make_live_server(db=str(db)).url) == {sent}

@@ -18,6 +18,7 @@ from snowplow_checks import bad_row_errors
 from support import PAYLOAD_DATA, sql, wait_for
 
 from micro_dashboard import collector, request_limits
+from micro_dashboard import server as server_module
 from micro_dashboard.pipeline.failures import HEAD_LIMITS
 
 pytestmark = pytest.mark.hostile
@@ -150,7 +151,8 @@ def test_an_upload_cut_short_is_dropped_and_counted_not_stored(live_server):
     assert stored_trackers(live_server.url) == ["t"]
 
 
-def test_slow_senders_cannot_take_every_thread(make_live_server):
+def test_slow_senders_cannot_take_every_thread(make_live_server, monkeypatch):
+    monkeypatch.setattr(server_module, "HEAD_SECONDS", 3.0)  # instead of 10 s: two rounds of cut-offs, not 20 s
     server = make_live_server(threads=20)
     slow = []
     for _ in range(30):  # more slow connections than server threads, each sending its head a byte at a time
