@@ -32,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, STORE=store, HUB=hub, CHECKER=checker, PIPELINE=worker)
 
     from . import collector, live, ui
-    from .api import events, iglu, micro, micro_paged, openapi, registries
+    from .api import cursor, events, iglu, micro, micro_paged, openapi, registries
     from .gitlab import api as gitlab_api
     from .policy import consistency, cors, destructive, errors, headers, hosts, slots, token
 
@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(micro_paged.bp)  # its static /micro/events, columns, timeline beat micro's catch-all
     app.register_blueprint(micro.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(cursor.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(iglu.bp)
     app.register_blueprint(registries.bp)

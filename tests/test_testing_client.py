@@ -113,6 +113,18 @@ def test_events_before_the_cursor_do_not_count_unless_asked(dash, tracker, app_i
     dash.assert_no_event(within=0, se_action="before")
 
 
+def test_mark_reads_the_newest_row_id_in_one_request_and_a_shared_session_stays_open(dashboard_url, tracker):
+    tracker.track(StructuredEvent("cursor", "sent"))
+    newest = requests.get(f"{dashboard_url}/api/events", params={"limit": 1}, timeout=10).json()
+    cursor = requests.get(f"{dashboard_url}/api/cursor", timeout=10).json()
+    assert cursor == {"last_id": newest["last_id"], "metrics": None}  # no GitLab definitions loaded
+    assert newest["events"][0]["id"] == cursor["last_id"] and newest["events"][0]["se_action"] == "sent"
+    with requests.Session() as shared:
+        with MicroDashboard(dashboard_url, session=shared) as client:
+            assert client.cursor == cursor["last_id"] and client.metrics_baseline == {}
+        assert shared.get(f"{dashboard_url}/health", timeout=10).ok  # the client closed only what it opened
+
+
 def test_a_failed_assertion_shows_the_closest_events_and_what_differs(dash, tracker, app_id):
     tracker.track(PageView(page_url="https://example.com/"))
     tracker.track(StructuredEvent("projects", "create", context=[standard(project_id=8)]))

@@ -109,6 +109,8 @@ def _api_paths() -> dict[str, Any]:
         "/api/stats": {"get": _op("Counts by validity, event, app, schema, and per minute over from..to.",
                                   {"200": _json("The counts."), **BAD}, FILTERS)},
         "/api/columns": {"get": _op("Column names a list can show.", {"200": _json("The names.")})},
+        "/api/cursor": {"get": _op("Where 'from now on' starts: `{last_id, metrics}` (each GitLab metric's moving "
+                                   "reading, null without definitions); cheap.", {"200": _json("The cursor.")})},
         "/api/search-help": {"get": _op(
             "The search language (the `search=` filter and the UI's search box): its forms with what each means, "
             "the keys it reads, the aliases (`action:` is se_action, `project_id:` is gitlab_standard.project_id, "

@@ -104,16 +104,21 @@ class MicroDashboard:
     Only events received after the cursor count (`mark()` moves it to "now"; `since=0` looks at everything).
     """
 
-    def __init__(self, url: str = DEFAULT_URL, timeout: float = 5.0, cursor: int | None = None):
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 5.0, cursor: int | None = None,
+                 session: requests.Session | None = None):
+        """Connect to the dashboard at `url`; `session` shares kept-alive connections (close() leaves it open)."""
         url = url.strip().rstrip("/")
         self.url = url if "://" in url else "http://" + url
         self.timeout = timeout
-        self.session = requests.Session()
+        self.own_session = session is None
+        self.session = requests.Session() if session is None else session
         self.trackers: list[Any] = []
         self.send_failures: list[str] = []  # filled by trackers whose emitter reports a failed request
-        self.cursor = self.last_id() if cursor is None else cursor
+        self.cursor = cursor or 0
         # What assert_metric_changed compares with: the readings when the cursor was set (mark() moves both).
-        self.metrics_baseline: Readings | None = self.metric_values() if cursor is None else None
+        self.metrics_baseline: Readings | None = None
+        if cursor is None:
+            self.cursor, self.metrics_baseline = self._cursor_state()
 
     def __repr__(self) -> str:
         return f"MicroDashboard({self.url!r}, cursor={self.cursor})"
@@ -170,16 +175,22 @@ class MicroDashboard:
         except requests.RequestException:
             return False
 
+    def _cursor_state(self) -> tuple[int, Readings]:
+        """Return the newest row id and the metrics' moving readings ({} without definitions), in one request."""
+        status, body = self._call("GET", "/api/cursor", ok=(200, 404))
+        if status == 404:  # a dashboard older than /api/cursor
+            return int(self._call("GET", "/api/events", {"limit": 1})[1].get("last_id") or 0), self.metric_values()
+        return int(body.get("last_id") or 0), body.get("metrics") or {}
+
     def last_id(self) -> int:
         """Return the newest row id the dashboard handed out (the cursor meaning "from now on")."""
-        return int(self._call("GET", "/api/events", {"limit": 1})[1].get("last_id") or 0)
+        return self._cursor_state()[0]
 
     def mark(self) -> int:
         """Flush trackers and move the cursor (and the metrics baseline) to now: what was received so far no
         longer counts."""
         self.flush()
-        self.cursor = self.last_id()
-        self.metrics_baseline = self.metric_values()
+        self.cursor, self.metrics_baseline = self._cursor_state()
         return self.cursor
 
     # -- reading -------------------------------------------------------------------------------------------
@@ -373,8 +384,9 @@ class MicroDashboard:
             raise AssertionError("\n".join(lines))
 
     def close(self) -> None:
-        """Close the HTTP connections this client keeps open."""
-        self.session.close()
+        """Close the HTTP connections this client keeps open (not those of a session it was given)."""
+        if self.own_session:
+            self.session.close()
 
     def __enter__(self) -> MicroDashboard:
         return self

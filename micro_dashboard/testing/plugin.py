@@ -45,11 +45,38 @@ class DashboardServer:
     url: str
     db: str | None = None  # the temporary database of an in-process dashboard
     app: Any = None  # the Flask app of an in-process dashboard
+    http: Any = None  # the session's requests.Session, kept alive from test to test
 
     @property
     def external(self) -> bool:
         """Return whether the dashboard runs elsewhere (its events are not ours to delete)."""
         return self.app is None
+
+    def client(self, empty: bool) -> MicroDashboard:
+        """Return a client whose cursor (and metrics baseline) starts now, emptying an in-process dashboard first.
+
+        An in-process dashboard is asked directly, not over HTTP: a test pays for no request before it runs.
+        """
+        from .client import MicroDashboard
+
+        if self.http is None:
+            import requests
+
+            self.http = requests.Session()
+        if self.external:
+            return MicroDashboard(self.url, session=self.http)
+        from ..api.cursor import cursor_state
+        from ..policy.consistency import SETTLE_SECONDS
+
+        store = self.app.config["STORE"]
+        # What earlier tests sent is decoded first, so it is deleted (or falls before the cursor), never counted.
+        store.wait_decoded(store.acknowledged_through, SETTLE_SECONDS)
+        if empty:
+            store.delete()
+        dashboard = MicroDashboard(self.url, cursor=0, session=self.http)
+        state = cursor_state(self.app)
+        dashboard.cursor, dashboard.metrics_baseline = state["last_id"], state["metrics"] or {}
+        return dashboard
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,7 +110,10 @@ def micro_dashboard_server(request: pytest.FixtureRequest,
     """Start one dashboard for the session on a free port with a temporary database (or use an external one)."""
     url = external_url(request.config)
     if url:
-        yield DashboardServer(url=url)
+        external = DashboardServer(url=url)
+        yield external
+        if external.http is not None:
+            external.http.close()
         return
     from .. import create_app
     from ..server import Server
@@ -92,9 +122,12 @@ def micro_dashboard_server(request: pytest.FixtureRequest,
     db = os.path.join(folder, "events.db")
     app = create_app({**micro_dashboard_config, "db": db})
     server = Server(app, "127.0.0.1", 0, threads=32).start()
+    started = DashboardServer(url=f"http://127.0.0.1:{server.port}", db=db, app=app)
     try:
-        yield DashboardServer(url=f"http://127.0.0.1:{server.port}", db=db, app=app)
+        yield started
     finally:
+        if started.http is not None:
+            started.http.close()
         server.stop()
         app.config["STORE"].close()
         if request.config.getoption("micro_dashboard_keep") and request.session.testsfailed:
@@ -111,12 +144,7 @@ def micro_dashboard(micro_dashboard_server: DashboardServer, request: pytest.Fix
     An in-process dashboard is emptied before each test (unless --micro-dashboard-keep); an external one is
     never emptied, and the client's cursor starts after the newest event already there.
     """
-    from .client import MicroDashboard
-
-    with MicroDashboard(micro_dashboard_server.url) as dashboard:
-        if not micro_dashboard_server.external and not request.config.getoption("micro_dashboard_keep"):
-            dashboard.reset()
-        dashboard.mark()
+    with micro_dashboard_server.client(empty=not request.config.getoption("micro_dashboard_keep")) as dashboard:
         yield dashboard
 
 
@@ -138,8 +166,9 @@ def tracker(micro_dashboard: MicroDashboard, request: pytest.FixtureRequest) -> 
         micro_dashboard.send_failures.append(f"{len(failed)} event(s) were not accepted")
 
     app_id = unique_app_id(request.node)
+    # The client's kept-alive session: each event costs a request, not a new connection too.
     emitter = Emitter(micro_dashboard.endpoint, protocol="http", method="post", batch_size=1,
-                      on_failure=on_failure, request_timeout=10)
+                      on_failure=on_failure, request_timeout=10, session=micro_dashboard.session)
     instance = Tracker("pytest", emitters=emitter, app_id=app_id)
     instance.app_id = app_id
     micro_dashboard.register(instance)
