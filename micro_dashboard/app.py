@@ -58,4 +58,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ui.bp)
     gitlab_api.init_app(app, settings.definitions)  # GitLab definitions (reloaded on change) and their API
     live.init_app(app)
+    # Last, around everything above: GET /i and POST tp2 answered without Flask's per-request work (lean_collector).
+    from .lean_collector import LeanCollector
+
+    app.wsgi_app = LeanCollector(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

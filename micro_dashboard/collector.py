@@ -10,11 +10,13 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
+from werkzeug.wrappers import Request
 
 from .pipeline import RawPayload
 from .pipeline.enrich import ANONYMOUS_NUID
 from .pipeline.failures import OVERSIZED_HEAD
 from .snowplow import SNOWPLOW_VENDOR
+from .store import Store
 
 bp = Blueprint("collector", __name__)
 log = logging.getLogger(__name__)
@@ -46,79 +48,94 @@ def pixel() -> Response:
     return response
 
 
-def network_userid(anonymous: bool) -> str:
+def network_userid(req: Request, anonymous: bool) -> str:
     """Return the network user id: anonymous zeros, the nuid parameter, the sp cookie, or a fresh one."""
     if anonymous:
         return ANONYMOUS_NUID
-    return request.args.get("nuid") or request.cookies.get("sp") or str(uuid.uuid4())
+    nuid = req.args.get("nuid") if may_name_nuid(req.environ.get("QUERY_STRING", "")) else None
+    return nuid or req.cookies.get("sp") or str(uuid.uuid4())
 
 
-def client_ip() -> str:
+def may_name_nuid(query: str) -> bool:
+    """Say whether a query string may hold a nuid parameter: a key that is `nuid` or percent-encoded.
+
+    The pipeline parses the whole query string; the collector (which needs only nuid, rarely sent) does not."""
+    return any(key == "nuid" or "%" in key for key in (part.partition("=")[0] for part in query.split("&")))
+
+
+def client_ip(req: Request) -> str:
     """Return the first X-Forwarded-For entry, else the peer address."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
+    forwarded = req.headers.get("X-Forwarded-For", "")
     first = forwarded.split(",")[0].strip()
-    return first or request.remote_addr or "unknown"
+    return first or req.remote_addr or "unknown"
 
 
 class DroppedUpload(Exception):
     """The client went away (or stalled past the server's timeout) before its body was complete."""
 
 
-def read_body(limit: int) -> tuple[bytes | None, int]:
+def read_body(req: Request, limit: int) -> tuple[bytes | None, int]:
     """Read at most `limit` + 1 bytes of the body; return it (its start when too big) and its real size.
 
     A declared size over the limit is refused without reading: the body may never come (Content-Length: 2 GiB)."""
-    declared = request.content_length
+    declared = req.content_length
     if declared is not None and declared > limit:
         return None, declared
     try:
-        data = request.stream.read(limit + 1)
+        data = req.stream.read(limit + 1)
     except (OSError, ValueError) as exc:  # a timeout, a reset, a broken chunk
         raise DroppedUpload(f"{exc!r} after part of the body") from exc
     if declared is not None and len(data) < declared:
         raise DroppedUpload(f"the body ended after {len(data)} of {declared} bytes")
     if len(data) > limit:  # chunked, no declared size: keep the start, as for any oversized request
         return data[:OVERSIZED_KEPT_BYTES], len(data)
-    return (data if data or request.method == "POST" else None), len(data)
+    return (data if data or req.method == "POST" else None), len(data)
 
 
-def raw_payload(vendor: str, version: str, path: str, limit: int) -> RawPayload:
-    """Capture everything about the current request as plain data."""
-    anonymous = "SP-Anonymous" in request.headers
-    headers = [(k, v) for k, v in request.headers.items()
+def raw_payload(req: Request, vendor: str, version: str, path: str, limit: int) -> RawPayload:
+    """Capture everything about a request as plain data."""
+    anonymous = "SP-Anonymous" in req.headers
+    headers = [(k, v) for k, v in req.headers.items()
                if not (anonymous and k.lower() in ANONYMOUS_DROPPED_HEADERS)]
-    body, size = read_body(limit)
+    body, size = read_body(req, limit)
     return RawPayload(
-        method=request.method, path=path, vendor=vendor, version=version,
-        querystring=request.query_string.decode("latin-1"),
-        body=body, body_size=size, content_type=request.headers.get("Content-Type"), headers=headers,
-        ip="unknown" if anonymous else client_ip(), useragent=request.headers.get("User-Agent"),
-        referer=request.headers.get("Referer"), hostname=request.host.rsplit(":", 1)[0] if request.host else "",
-        network_userid=network_userid(anonymous), timestamp=int(time.time() * 1000),
+        method=req.method, path=path, vendor=vendor, version=version,
+        querystring=req.environ.get("QUERY_STRING", ""),  # as Werkzeug's query_string, decoded back from latin-1
+        body=body, body_size=size, content_type=req.headers.get("Content-Type"), headers=headers,
+        ip="unknown" if anonymous else client_ip(req), useragent=req.headers.get("User-Agent"),
+        referer=req.headers.get("Referer"), hostname=req.host.rsplit(":", 1)[0] if req.host else "",
+        network_userid=network_userid(req, anonymous), timestamp=int(time.time() * 1000),
     )
 
 
-def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
-    """Store the current request as received; return it and whether it was within the size limit.
+def store_request(req: Request, store: Store, vendor: str, version: str, path: str,
+                  limit: int) -> tuple[RawPayload, bool]:
+    """Store a request as received; return it and whether it was within the size limit.
 
     Nothing else runs here: the pipeline worker decodes it after the tracker has its answer. A body cut short
     (the client went away mid-upload) is not the tracker's data and was never acknowledged, so the tracker
-    sends it again: it is logged and counted as dropped, never stored as an empty request."""
-    limit = current_app.config["SETTINGS"].max_body_bytes
+    sends it again: it is logged and counted as dropped, never stored as an empty request (a 400). A database
+    that refuses the write gives a 503, so that the tracker sends it again."""
     try:
-        raw = raw_payload(vendor, version, path, limit)
+        raw = raw_payload(req, vendor, version, path, limit)
     except DroppedUpload as exc:
         with _dropped_lock:
             DROPPED_UPLOADS[0] += 1
-        log.warning("dropped %s %s from %s: %s (nothing stored; a tracker sends it again)", request.method,
-                    request.path, request.remote_addr, exc)
+        log.warning("dropped %s %s from %s: %s (nothing stored; a tracker sends it again)", req.method,
+                    req.path, req.remote_addr, exc)
         abort(400, f"the connection dropped mid-upload: {exc}")
     try:
-        current_app.config["STORE"].save_request(raw)
-    except Exception:  # the database refuses writes: 503, so that the tracker sends it again
+        store.save_request(raw)
+    except Exception:
         log.exception("storing %s %s failed", raw.method, raw.path)
         abort(503, "micro-dashboard could not store this request; send it again")
     return raw, raw.body_size <= limit
+
+
+def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
+    """Store the current Flask request as received (see store_request)."""
+    return store_request(request._get_current_object(), current_app.config["STORE"], vendor, version, path,
+                         current_app.config["SETTINGS"].max_body_bytes)
 
 
 def answer(raw: RawPayload, within_limit: bool) -> Response:

@@ -326,3 +326,56 @@ def test_body_of_exactly_2_mib_is_accepted(client):
     response = client.post(TP2, data=body, content_type="application/json")
     assert response.status_code == 200
     assert client.get("/micro/all").get_json()["total"] == 1
+
+
+# -- the lean path ----------------------------------------------------------------------------------------------
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0", "Origin": ORIGIN,
+           "Cookie": "_ga=1; sp=11111111-2222-4333-8444-555555555555", "Referer": f"{ORIGIN}/shop"}
+LEAN_CASES = [  # method, path, body, headers, and whether the answer sets a fresh network user id
+    ("GET", f"/i?{urlencode(PV)}", None, BROWSER, False),
+    ("GET", f"/ice.png?{urlencode({**PV, 'nuid': 'aaaaaaaa-0000-4000-8000-000000000000'})}", None, {}, False),
+    ("GET", f"/i?%6Euid=bbbbbbbb-0000-4000-8000-000000000000&{urlencode(PV)}", None, BROWSER, False),  # encoded key
+    ("GET", f"/i?{urlencode(PV)}", None, {**BROWSER, "SP-Anonymous": "*", "X-Forwarded-For": "203.0.113.9"}, False),
+    ("GET", "/i", None, {"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "Cookie": "sp="}, True),
+    ("POST", TP2, tp2_body(PV).encode(), {**BROWSER, "Content-Type": "application/json; charset=UTF-8"}, False),
+    ("POST", TP2, b"", {"Cookie": "sp=cccccccc-0000-4000-8000-000000000000"}, False),
+    ("POST", TP2, b"x" * (2 * 1024 * 1024 + 1), {"Content-Type": "application/json"}, True),
+]
+
+
+def comparable(headers: list[tuple[str, str]], fresh: bool) -> list[tuple[str, str]]:
+    """Drop a Set-Cookie's Expires date (the two answers may be a second apart) and a fresh id."""
+    headers = [(k, re.sub(r"Expires=[^;]+; ", "", v)) for k, v in headers]
+    return [(k, re.sub(r"^sp=[0-9a-f-]{36};", "sp=fresh;", v)) if fresh else (k, v) for k, v in headers]
+
+
+@pytest.mark.parametrize("case", LEAN_CASES, ids=lambda case: f"{case[0]} {case[1][:40]}")
+def test_the_lean_path_answers_and_stores_exactly_as_the_flask_routes(app, case):
+    from werkzeug.test import Client
+
+    method, path, body, headers, fresh = case
+    flask_calls = []
+    flask_wsgi_app = app.wsgi_app.flask_wsgi_app
+    app.wsgi_app.flask_wsgi_app = lambda environ, start: flask_calls.append(environ) or flask_wsgi_app(environ, start)
+    lean, routes = Client(app, use_cookies=False), Client(flask_wsgi_app, use_cookies=False)
+    first = lean.open(path, method=method, data=body, headers=headers)
+    assert flask_calls == []  # answered by the lean path itself
+    second = routes.open(path, method=method, data=body, headers=headers)
+    assert (first.status, first.data) == (second.status, second.data)
+    assert comparable(first.headers.to_wsgi_list(), fresh) == comparable(second.headers.to_wsgi_list(), fresh)
+    columns = ("method, path, vendor, version, querystring, body, body_size, content_type, headers, ip, useragent, "
+               "referer, hostname" + ("" if fresh else ", network_userid"))
+    stored = [tuple(row) for row in sql(app.config["STORE"], f"SELECT {columns} FROM requests ORDER BY id")]
+    assert len(stored) == 2 and stored[0] == stored[1]
+
+
+def test_the_lean_path_leaves_preflights_head_and_other_paths_to_flask(app):
+    from werkzeug.test import Client
+
+    lean = Client(app)
+    assert lean.options("/i", headers={"Origin": ORIGIN}).headers["Access-Control-Max-Age"] == "3600"
+    assert lean.head(f"/i?{urlencode(PV)}").headers["Content-Type"] == "image/gif"
+    assert lean.get(f"{TP2}?{urlencode(PV)}").data == PIXEL  # tp2 over GET: Flask's route, the pixel
+    assert lean.get("/api/events").status_code == 200
+    assert len(sql(app.config["STORE"], "SELECT id FROM requests")) == 2
