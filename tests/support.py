@@ -150,8 +150,11 @@ def sql(store: Any, query: str, params: Any = ()) -> list[Any]:
     """Read a dashboard's SQLite file directly, as another program would (the store keeps its SQL private)."""
     import sqlite3
 
+    from micro_dashboard.store import packing
+
     conn = sqlite3.connect(store.path)
     conn.row_factory = sqlite3.Row
+    packing.register(conn)  # the store's queries read packed columns through unpack()
     try:
         return conn.execute(query, tuple(params)).fetchall()
     finally:

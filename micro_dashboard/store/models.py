@@ -85,10 +85,11 @@ class StoredRequest:
     def from_row(cls, row: sqlite3.Row) -> StoredRequest:
         """Build a request from a `SELECT * FROM requests` row (unpacking what store/packing.py packed)."""
         values = dict(row)
+        if isinstance(values["headers"], bytes):  # packed (the body was a BLOB before packing too)
+            values["body"] = unpack_bytes(values["body"])
         values["headers"], values["useragent"], values["referer"] = unpack_headers(
             values["headers"], values["useragent"], values["referer"])
         values["querystring"] = unpack_text(values["querystring"]) or ""
-        values["body"] = unpack_bytes(values["body"])
         values["body_size"] = values["body_size"] or 0
         return cls(**values)
 

@@ -8,6 +8,7 @@ never edits an old one. A database made before versioning (release 0.1) has the 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -91,11 +92,13 @@ def _step_3_free_text_index(conn: sqlite3.Connection) -> None:
     a search asks for rows holding all of its trigrams, then checks the substring on those rows only."""
     for index in ("event_text", "request_text"):
         conn.execute(f"CREATE VIRTUAL TABLE {index} USING fts5(text, content='', detail='none', tokenize='trigram')")
-    # The columns as they were before step 4 packed them (the same text as rows.EVENT_TEXT and REQUEST_TEXT give).
-    event_text = ("coalesce(events.parameters, '') || char(10) || coalesce((SELECT group_concat(data, char(10)) FROM "
-                  "(SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
-    request_text = "coalesce(requests.querystring, '') || char(10) || coalesce(CAST(requests.body AS TEXT), '')"
-    rows.index_text(conn, "events", "1", (), text=event_text)
+    # The same text as rows.EVENT_TEXT and REQUEST_TEXT, from rows packed (step 4) or not: unpack() passes text
+    # through, and a request's headers say whether its body was packed (a BLOB from the first release on).
+    packing.register(conn)
+    body = "CASE WHEN typeof(requests.headers) = 'blob' THEN unpack(requests.body) ELSE requests.body END"
+    request_text = f"coalesce({packing.unpacked('requests.querystring')}, '') || char(10) || " \
+                   f"coalesce(CAST({body} AS TEXT), '')"
+    rows.index_text(conn, "events", "1", ())
     # A request is in the index exactly while it has event rows (the delete paths take it out with its last one).
     rows.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", (),
                     text=request_text)
@@ -104,15 +107,45 @@ def _step_3_free_text_index(conn: sqlite3.Connection) -> None:
 def _step_4_packed(conn: sqlite3.Connection) -> None:
     """Pack what is read only on demand (store/packing.py): a request's query string, body and headers (its user
     agent and referer inside them), an event's parameters, a failure's bad row. The text is the same, so the
-    free-text index stays as it is."""
+    free-text index stays as it is. The tables are copied rather than updated in place: rows shrunk in place keep
+    their pages (new rows go after the last one), a copy frees them for the rows to come."""
     packing.register(conn)
     conn.create_function("pack", 1, packing.pack, deterministic=True)
     conn.create_function("pack_headers", 3, lambda headers, useragent, referer: packing.pack_headers(
         json.loads(headers) if headers else [], useragent, referer), deterministic=True)
-    conn.execute("UPDATE requests SET querystring = pack(querystring), body = pack(body), "
-                 "headers = pack_headers(headers, useragent, referer), useragent = NULL, referer = NULL")
-    conn.execute("UPDATE events SET parameters = pack(parameters) WHERE parameters IS NOT NULL")
-    conn.execute("UPDATE failures SET bad_row = pack(bad_row) WHERE bad_row IS NOT NULL")
+    # A row written before this step has its headers as text; one written after, packed (a BLOB).
+    old = "typeof(headers) = 'text'"
+    _copied(conn, "requests", {
+        "querystring": f"CASE WHEN {old} THEN pack(querystring) ELSE querystring END",
+        "body": f"CASE WHEN {old} THEN pack(body) ELSE body END",
+        "headers": f"CASE WHEN {old} THEN pack_headers(headers, useragent, referer) ELSE headers END",
+        "useragent": f"CASE WHEN {old} THEN NULL ELSE useragent END",
+        "referer": f"CASE WHEN {old} THEN NULL ELSE referer END"})
+    _copied(conn, "events", {"parameters": "CASE WHEN typeof(parameters) = 'text' THEN pack(parameters) "
+                                           "ELSE parameters END"})
+    conn.execute("UPDATE failures SET bad_row = pack(bad_row) WHERE typeof(bad_row) = 'text'")
+
+
+def _copied(conn: sqlite3.Connection, table: str, replaced: dict[str, str]) -> None:
+    """Copy a table's rows (ids kept) into a new table of the same definition, some columns replaced by SQL
+    expressions, then put the new one in its place with the same indexes and AUTOINCREMENT high-water mark."""
+    definition = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    indexes = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                          "AND sql IS NOT NULL", (table,))]
+    high = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    conn.execute(re.sub(r'^CREATE TABLE (IF NOT EXISTS )?"?\w+"?', f"CREATE TABLE {table}_copy", definition))
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(replaced.get(c, f'"{c}"') for c in columns)
+    conn.execute(f"INSERT INTO {table}_copy ({names}) SELECT {values} FROM {table} ORDER BY id")
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {table}_copy RENAME TO {table}")
+    for index in indexes:
+        conn.execute(index)
+    if high is not None:
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, max(?, (SELECT coalesce(max(id), 0) FROM "
+                     f"{table})))", (table, high[0]))
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
