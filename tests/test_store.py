@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE, sql
 
-from micro_dashboard.filters import Filter
+from micro_dashboard.filters import Filter, parse_args
 from micro_dashboard.pipeline import Event, Outcome, RawPayload, ingest
 from micro_dashboard.store import Store, reads
 from micro_dashboard.store.packing import unpack_bytes
@@ -213,3 +213,105 @@ def test_a_lock_held_by_another_program_is_a_503_to_retry_never_a_bad_row(make_a
     assert client.get("/i?e=pv&p=web&tv=t&aid=retried").status_code == 200
     assert client.get("/micro/all").get_json() == {"total": 1, "good": 1, "bad": 0}
     assert [e["app_id"] for e in client.get("/api/events").get_json()["events"]] == ["retried"]
+
+
+# -- the tables the reads use instead of the events (store/read_indexes.py) ------------------------------------
+
+THING = "iglu:com.acme/thing/jsonschema/1-0-0"
+THINGS = [{"n": 7, "t": "7", "f": 7.5, "e": "7.0", "s": "seven", "b": True, "bt": "true", "z": None,
+           "arr": [1, "x", {"deep": 3}], "obj": {"k": "v", "odd key": "w"}},
+          {"n": 8, "t": "eight", "f": 7.0, "e": " 7", "s": "Seven", "b": False, "bt": "false",
+           "arr": ["1"], "obj": {"k": 7}},
+          {"n": "7", "arr": [], "obj": {"k": True}}, 7, ["not", "an", "object"]]
+
+
+def parse_filter(args: list[tuple[str, str]]) -> Filter:
+    """Parse API filter arguments."""
+    return parse_args(args)
+
+
+def thing_view(data: object, app: str = "shop") -> RawPayload:
+    """Return a page view carrying a com.acme thing context with this data."""
+    co = json.dumps({"schema": CONTEXTS, "data": [{"schema": THING, "data": data}]})
+    return raw(urlencode({"e": "pv", "p": "web", "tv": "t", "aid": app, "co": co}))
+
+
+def assert_kept_tables_match_the_rows(store: Store) -> None:
+    """The kept counts and the value index hold exactly what counting and reading the stored rows gives."""
+    from micro_dashboard.store import read_indexes
+
+    counts = {(r[0], r[1]): tuple(r[2:]) for r in sql(
+        store, "SELECT grouping, value, total, valid, unverified FROM event_counts WHERE total != 0")}
+    expected = {}
+    for grouping, expr in read_indexes.GROUPINGS.items():
+        for r in sql(store, f"SELECT coalesce({expr.format(r='events')}, X'') AS v, count(*), sum(valid), "
+                            "sum(valid AND unverified) FROM events GROUP BY v"):
+            expected[(grouping, r[0])] = tuple(r[1:])
+    assert counts == expected
+    leaves = read_indexes.leaves_sql("n.data", "n.name", "n.kind", "n.event_row", "entities n CROSS JOIN",
+                                      "json_valid(n.data)")
+    assert {tuple(r) for r in sql(store, "SELECT * FROM entity_values")} == {tuple(r) for r in sql(store, leaves)}
+
+
+@pytest.mark.parametrize("path, values", [
+    (("n",), [7, "7", 7.0, 8, True]), (("t",), [7, "7", "eight"]), (("f",), [7.5, 7, "7.5"]),
+    (("e",), [7, "7.0", " 7"]), (("s",), ["seven", "Seven", "SEVEN"]), (("b",), [True, False, "true", 1]),
+    (("bt",), [True, "true", False]), (("z",), ["null", 0]), (("arr", "0"), [1, "1", "x"]),
+    (("arr", "2", "deep"), [3]), (("obj", "k"), ["v", 7, True]), (("obj", "odd key"), ["w"]),
+    (("obj",), ["v"]), (("missing",), [7]), (("0",), ["not"])])
+def test_entity_equality_through_the_value_index_matches_reading_each_entity(store, path, values):
+    from micro_dashboard.store import filter_sql
+
+    rows = [save(store, thing_view(data))[0] for data in THINGS]
+    field = filter_sql._EntityField("thing", path)
+    for chosen in [*([v] for v in values), values]:
+        indexed = field.member(tuple(chosen)) if len(chosen) > 1 else field.equals(chosen[0])
+        read = field._any(field.value.member(tuple(chosen)) if len(chosen) > 1 else field.value.equals(chosen[0]))
+        assert "entity_values" in indexed[0] and "entity_values" not in read[0]
+        found = [{r[0] for r in sql(store, f"SELECT id FROM events WHERE {where}", params)} for where, params in
+                 (indexed, read)]
+        assert found[0] == found[1] and found[0] <= set(rows), (path, chosen)
+
+
+def test_the_kept_counts_and_values_follow_every_kind_of_write(tmp_path):
+    store = Store(str(tmp_path / "events.db"), max_events=6)
+    try:
+        rows = [save(store, thing_view(data, app=f"app-{i % 3}"))[0] for i, data in enumerate(THINGS)]
+        save(store, raw("e=pv&p=web&aid=x&ue_pr=not-json"))
+        assert_kept_tables_match_the_rows(store)
+        assert store.totals() == Store._count_rows(store._writer)
+        store.delete(parse_filter([("app_id", "app-1")]))
+        assert_kept_tables_match_the_rows(store)
+        request_id = sql(store, "SELECT request_id FROM events WHERE id = ?", [rows[0]])[0][0]
+        store.redecode(store.requests([request_id])[request_id], ingest(thing_view({"n": 99, "new": "yes"})))
+        assert_kept_tables_match_the_rows(store)
+        assert {s.id for s in reads.summaries(store, parse_filter([("thing.n", "99")]), 10)} == {rows[0]}
+        # the row decoded again no longer has n = 7; the one with the text "7" still matches the number
+        assert {s.id for s in reads.summaries(store, parse_filter([("thing.n", "7")]), 10)} == {rows[2]}
+        for data in THINGS * 2:  # past max_events: retention deletes the oldest
+            save(store, thing_view(data))
+        assert_kept_tables_match_the_rows(store)
+        assert store.totals()["total"] == count(store, "events")
+        store.delete()
+        assert_kept_tables_match_the_rows(store)
+        assert count(store, "entity_values") == 0 and store.totals()["total"] == 0
+        save(store, thing_view(THINGS[0]))
+        assert_kept_tables_match_the_rows(store)
+    finally:
+        store.close()
+
+
+def test_stats_of_everything_from_the_kept_counts_equal_counting_the_rows(store):
+    now = int(time.time() * 1000)
+    for i, data in enumerate(THINGS * 3):
+        save(store, thing_view(data, app=f"app-{i % 4}") if i % 5 else raw("e=se&se_ac=go&aid=x", timestamp=now))
+    save(store, raw("e=pv&p=web&ue_pr=not-json"))
+    kept = reads.stats(store, Filter([]), now - 3_600_000, now + 60_000)
+    counted = reads.stats(store, parse_filter([("valid", "true")]), now - 3_600_000, now + 60_000)
+    also = reads.stats(store, parse_filter([("valid", "false")]), now - 3_600_000, now + 60_000)
+    assert kept["total"] == counted["total"] + also["total"] == count(store, "events")
+    assert kept["valid"] == counted["total"] and kept["invalid"] == also["total"]
+    by_app = {g["value"]: g["count"] for g in kept["by_app"]}
+    assert by_app == {r[0]: r[1] for r in sql(store, "SELECT app_id, count(*) FROM events GROUP BY app_id")}
+    minutes = {m["start"]: m["valid"] + m["invalid"] for m in kept["minutes"] if m["valid"] + m["invalid"]}
+    assert sum(minutes.values()) == count(store, "events")

@@ -11,6 +11,7 @@ from typing import Any
 from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Unverified, Valid
 from ..operators import OPERATORS, Where
 from ..paths import steps
+from . import read_indexes
 
 
 def sqlite_json_path(parts: tuple[str, ...] | list[str]) -> str:
@@ -148,6 +149,26 @@ class _TimeColumn(_Value):
         return ("0" if is_null else "1"), []
 
 
+class _CountedColumn(_Value):
+    """A column whose distinct values are kept with their counts (read_indexes.COUNTED_COLUMNS): a substring or an
+    ordered comparison is checked on those few values, then looked up in the column's index."""
+
+    def __init__(self, column: str):
+        super().__init__(f"events.{column}", None, text_column=True)
+        self.grouping = read_indexes.COUNTED_COLUMNS[column]
+
+    def _among_values(self, where: Where) -> Where:
+        sql, params = where
+        return (f"({self.expr} IN (SELECT c.value FROM event_counts c WHERE c.grouping = ? AND c.total > 0 "
+                f"AND typeof(c.value) = 'text' AND {sql}))", [self.grouping, *params])
+
+    def compare(self, sql_op: str, value: Any) -> Where:
+        return self._among_values(_Value("c.value", None, text_column=True).compare(sql_op, value))
+
+    def substring(self, text: str, prefix: bool) -> Where:
+        return self._among_values(_contains("c.value", text, prefix))
+
+
 def _rows_with_entities(where: str, params: list[Any]) -> Where:
     """Match event rows having an entity (`n`) that satisfies `where`.
 
@@ -157,21 +178,51 @@ def _rows_with_entities(where: str, params: list[Any]) -> Where:
     return f"(events.id IN (SELECT n.event_row FROM entities n WHERE {where}))", params
 
 
+def _value_pairs(value: Any) -> list[tuple[str, Any]]:
+    """Return the (kind, value) pairs of read_indexes.entity_values that `_Value.equals(value)` matches on a JSON
+    value: a string its text; a boolean JSON true/false or its text; a number a JSON number, a numeric text holding
+    it, or its own text."""
+    if isinstance(value, bool):
+        word = "true" if value else "false"
+        return [(read_indexes.BOOLEAN, word), (read_indexes.TEXT, word)]
+    if isinstance(value, (int, float)):
+        pairs = [(read_indexes.TEXT, str(value))]
+        if math.isfinite(value):  # NaN equals nothing; an infinity is no JSON number
+            pairs += [(read_indexes.NUMBER, value), (read_indexes.NUMERIC_TEXT, value)]
+        return pairs
+    return [(read_indexes.TEXT, value)]
+
+
 class _EntityField:
-    """A path inside entities of one name: the event matches when one of them does (isnull: when none has it)."""
+    """A path inside entities of one name: the event matches when one of them does (isnull: when none has it).
+
+    Equality and `in` are looked up in the index of entity values (store/read_indexes.py); the other operators
+    read each entity of that name."""
 
     def __init__(self, entity: str, path: tuple[str, ...]):
         quoted = _quote(sqlite_json_path(path))
         self.value = _Value(f"json_extract(n.data, '{quoted}')", f"json_type(n.data, '{quoted}')", False)
         self.scope, self.scope_params = (("n.kind = 'unstruct'", []) if entity == "unstruct"
                                          else ("n.name = ?", [entity]))
+        self.paths_scope, self.paths_params = (("p.unstruct = 1", []) if entity == "unstruct"
+                                               else ("p.name = ?", [entity]))
+        self.skeleton = read_indexes.path_skeleton(steps(path))
 
     def _any(self, where: Where) -> Where:
         sql, params = where
         return _rows_with_entities(f"{self.scope} AND {sql}", [*self.scope_params, *params])
 
+    def _indexed(self, values: tuple[Any, ...]) -> Where:
+        """Match rows with an entity whose leaf at the path equals one of `values`, through the value index."""
+        assert self.skeleton is not None
+        pairs = list(dict.fromkeys(pair for value in values for pair in _value_pairs(value)))
+        sql, params = read_indexes.rows_with_values(self.paths_scope, self.paths_params, self.skeleton, pairs)
+        return f"(events.id IN {sql})", params
+
     def equals(self, value: Any) -> Where:
-        return self._any(self.value.equals(value))
+        if self.skeleton is None:
+            return self._any(self.value.equals(value))
+        return self._indexed((value,))
 
     def compare(self, sql_op: str, value: Any) -> Where:
         return self._any(self.value.compare(sql_op, value))
@@ -180,7 +231,9 @@ class _EntityField:
         return self._any(self.value.substring(text, prefix))
 
     def member(self, values: tuple[Any, ...]) -> Where:
-        return self._any(self.value.member(values))
+        if self.skeleton is None:
+            return self._any(self.value.member(values))
+        return self._indexed(values) if values else ("0", [])
 
     def null(self, is_null: bool) -> Where:
         sql, params = self._any(self.value.null(False))
@@ -197,7 +250,11 @@ def _forms(target: Column | Param | Any) -> _Value | _EntityField:
     """Return the SQL forms of what a condition compares."""
     if isinstance(target, Column):
         column = f"events.{target.name}"
-        return _TimeColumn(column) if target.name == "collector_tstamp" else _Value(column, None, text_column=True)
+        if target.name == "collector_tstamp":
+            return _TimeColumn(column)
+        if target.name in read_indexes.COUNTED_COLUMNS:
+            return _CountedColumn(target.name)
+        return _Value(column, None, text_column=True)
     if isinstance(target, Param):
         return _Value(f"json_extract(CAST(unpack(events.parameters) AS TEXT), "  # packed: store/packing.py
                       f"'{_quote(sqlite_json_path([target.key]))}')", None, False)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..filters import Column, EntityField, Filter, Param, Target
 from ..paths import MISSING, walk
-from . import Store, StoredEvent, Summary
+from . import Store, StoredEvent, Summary, read_indexes
 from .filter_sql import Where, compile_filter, sqlite_json_path
 from .models import SUMMARY_COLUMNS
 from .rows import dumps
@@ -82,7 +82,10 @@ def export_fields(store: Store, flt: Filter) -> Iterator[dict[str, Any]]:
     store.checkpoint()
 
 
-def _grouped(store: Store, where: Where, expr: str, limit: int = 50) -> list[dict[str, Any]]:
+STATS_GROUPS = 50  # values listed per grouping of /api/stats
+
+
+def _grouped(store: Store, where: Where, expr: str, limit: int = STATS_GROUPS) -> list[dict[str, Any]]:
     """Count matching rows by an SQL expression, most frequent first."""
     found = store._query(f"SELECT {expr} AS value, count(*) AS n FROM events WHERE {where[0]} GROUP BY value "
                          "ORDER BY n DESC, value LIMIT ?", [*where[1], limit])
@@ -91,6 +94,8 @@ def _grouped(store: Store, where: Where, expr: str, limit: int = 50) -> list[dic
 
 def stats(store: Store, flt: Filter, start: int, end: int) -> dict[str, Any]:
     """Return totals, counts by event, app and schema, and per-minute valid/invalid counts in [start, end]."""
+    if not flt.clauses:
+        return _kept_stats(store, start, end)
     where = compile_filter(flt)
     total, valid, unverified = store._query(
         f"SELECT count(*), coalesce(sum(valid), 0), coalesce(sum(valid AND unverified), 0) FROM events "
@@ -102,10 +107,7 @@ def stats(store: Store, flt: Filter, start: int, end: int) -> dict[str, Any]:
         f"coalesce(sum(1 - valid), 0) AS invalid FROM events WHERE ({where[0]}) AND collector_tstamp >= ? "
         "AND collector_tstamp <= ? GROUP BY 1 ORDER BY 1", [*where[1], first, end])
     seen = {r["start"]: {"start": r["start"], "valid": r["valid"], "invalid": r["invalid"]} for r in buckets}
-    if (last - first) // minute <= 7 * 24 * 60:
-        minutes = [seen.get(t, {"start": t, "valid": 0, "invalid": 0}) for t in range(first, last + 1, minute)]
-    else:  # too long a range to list every minute: only the minutes that have events
-        minutes = list(seen.values())
+    minutes = _minutes(seen, first, last)
     return {
         "total": total, "valid": valid, "invalid": total - valid, "unverified": unverified,
         "by_event": _grouped(store, where, "coalesce(se_action, event_name, event)"),
@@ -113,6 +115,38 @@ def stats(store: Store, flt: Filter, start: int, end: int) -> dict[str, Any]:
         "by_schema": _grouped(store, where, "schema"),
         "minutes": minutes,
     }
+
+
+def _kept_stats(store: Store, start: int, end: int) -> dict[str, Any]:
+    """Return stats() of every event from the counts the writes keep (store/read_indexes.py), in one read
+    transaction; only the minute `end` falls in is counted from the rows, up to `end` (the index on the time)."""
+    minute = read_indexes.MINUTE
+    first, last = start // minute * minute, end // minute * minute
+    conn = store.reader
+    conn.execute("BEGIN")  # one snapshot: the totals and the groupings agree
+    try:
+        totals = read_indexes.totals(conn)
+        groups = {g: read_indexes.grouped(conn, g, STATS_GROUPS) for g in ("event", "app", "schema")}
+        seen = {t: {"start": t, "valid": v, "invalid": i} for t, v, i in read_indexes.minutes(conn, first, last - 1)}
+        valid, invalid = conn.execute(
+            "SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0) FROM events WHERE collector_tstamp >= ? "
+            "AND collector_tstamp <= ?", [last, end]).fetchone()
+        if valid or invalid:
+            seen[last] = {"start": last, "valid": valid, "invalid": invalid}
+    finally:
+        conn.execute("COMMIT")
+    return {"total": totals["total"], "valid": totals["good"], "invalid": totals["bad"],
+            "unverified": totals["unverified"], "by_event": groups["event"], "by_app": groups["app"],
+            "by_schema": groups["schema"], "minutes": _minutes(seen, first, last)}
+
+
+def _minutes(seen: dict[int, dict[str, int]], first: int, last: int) -> list[dict[str, int]]:
+    """List every minute from `first` to `last` (the ones without events as zeros), or only those with events
+    when the range is too long to list."""
+    minute = read_indexes.MINUTE
+    if (last - first) // minute <= 7 * 24 * 60:
+        return [seen.get(t, {"start": t, "valid": 0, "invalid": 0}) for t in range(first, last + 1, minute)]
+    return [seen[t] for t in sorted(seen)]
 
 
 def _found(value: Any) -> Any:

@@ -13,10 +13,10 @@ import sqlite3
 from collections.abc import Callable
 
 from ..columns import GITLAB_SUMMARY, PROMOTED
-from . import packing, rows
+from . import packing, read_indexes, rows
 
 # Columns of the events table besides the promoted ones that get an index of their own.
-ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "valid", "request_id")
+ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "request_id")
 
 
 def _run(conn: sqlite3.Connection, script: str) -> None:
@@ -148,8 +148,20 @@ def _copied(conn: sqlite3.Connection, table: str, replaced: dict[str, str]) -> N
                      f"{table})))", (table, high[0]))
 
 
+def _step_5_read_indexes(conn: sqlite3.Connection) -> None:
+    """What the reads at a million events need (issue 15): an index of entity values and kept counts
+    (store/read_indexes.py), filled from the stored rows; validity indexed with `unverified` beside it, so that
+    is:unverified is a lookup; the failures' request_id index, which no query uses, dropped."""
+    read_indexes.create(conn)
+    read_indexes.fill(conn)
+    conn.execute("DROP INDEX IF EXISTS idx_events_valid")
+    conn.execute("CREATE INDEX idx_events_valid_unverified ON events (valid, unverified)")
+    conn.execute("DROP INDEX IF EXISTS idx_failures_request_id")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
-                                                          _step_3_free_text_index, _step_4_packed]
+                                                          _step_3_free_text_index, _step_4_packed,
+                                                          _step_5_read_indexes]
 VERSION = len(MIGRATIONS)
 
 
