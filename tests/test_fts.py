@@ -145,5 +145,5 @@ def test_opening_a_database_without_the_indexes_fills_them_from_the_stored_rows(
 @pytest.mark.parametrize("args", [[("search", "has:web_page")], [("web_page.id__contains", "p")]])
 def test_entity_filters_are_driven_from_the_entities_name_index(store, args):
     found_plan = plan(store, args)
-    assert "idx_entities_name_vendor (name=?)" in found_plan and "SCAN events" not in found_plan
+    assert "idx_entities_name_event_row (name=?)" in found_plan and "SCAN events" not in found_plan
     assert "CORRELATED" not in found_plan

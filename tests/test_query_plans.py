@@ -133,3 +133,9 @@ def test_micro_good_reads_through_an_index(store, body):
     list(micro_reads.good_events(store, **body, limit=10))
     for sql, plan in store.plans:
         assert not full_scans(plan), f"{sql}\n{plan}"
+
+
+def test_has_reads_only_the_entities_name_index(store):
+    reads.summaries(store, parse_args([("search", "has:gitlab_standard")]), 51)
+    [(_, plan)] = store.plans
+    assert "SEARCH n USING COVERING INDEX idx_entities_name_event_row (name=?)" in plan

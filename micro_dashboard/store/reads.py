@@ -229,7 +229,8 @@ def top_values(store: Store, target: Target, prefix: str = "", limit: int = 10) 
         path = sqlite_json_path(list(target.path)).replace("'", "''")
         expr = f"json_extract(data, '{path}')"
         which = "kind = 'unstruct'" if target.entity == "unstruct" else "name = ?"
-        source = f"(SELECT data FROM entities WHERE {which} ORDER BY id DESC LIMIT ?)"
+        # Newest event rows first: the order of the (name, event_row) index, so no sort of every entity of the name.
+        source = f"(SELECT data FROM entities WHERE {which} ORDER BY event_row DESC LIMIT ?)"
         params = [VALUES_SAMPLE] if target.entity == "unstruct" else [target.entity, VALUES_SAMPLE]
     where, more = f"{expr} IS NOT NULL", []
     if prefix:
