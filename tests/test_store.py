@@ -315,3 +315,20 @@ def test_stats_of_everything_from_the_kept_counts_equal_counting_the_rows(store)
     assert by_app == {r[0]: r[1] for r in sql(store, "SELECT app_id, count(*) FROM events GROUP BY app_id")}
     minutes = {m["start"]: m["valid"] + m["invalid"] for m in kept["minutes"] if m["valid"] + m["invalid"]}
     assert sum(minutes.values()) == count(store, "events")
+
+
+@pytest.mark.parametrize("args", [[("search", "has:thing")], [("search", "has:unstruct")], [("thing.n", "7")],
+                                  [("thing.obj.k__in", "v,7,true")], [("thing.missing", "1")]])
+def test_a_count_read_from_the_entities_alone_equals_counting_the_events(store, args):
+    from micro_dashboard.store.filter_sql import compile_filter, row_ids
+
+    for data in THINGS * 2:
+        save(store, thing_view(data))
+    save(store, raw(urlencode({"e": "ue", "p": "web", "ue_pr": json.dumps(
+        {"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
+         "data": {"schema": THING, "data": {"n": 7}}})})))
+    flt = parse_filter(args)
+    assert row_ids(flt) is not None
+    where, params = compile_filter(flt)
+    counted = sql(store, f"SELECT count(*) FROM events WHERE {where}", params)[0][0]
+    assert reads.count(store, flt) == counted and reads.count(store, flt, up_to=2) == min(2, counted)

@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from ..filters import AnyOf, Clause, Column, Condition, Filter, Has, Not, Param, Text, Unverified, Valid
+from ..filters import AnyOf, Clause, Column, Condition, EntityField, Filter, Has, Not, Param, Text, Unverified, Valid
 from ..operators import OPERATORS, Where
 from ..paths import steps
 from . import read_indexes
@@ -327,6 +327,27 @@ def _free_text(text: str) -> Where:
     return (f"(events.id IN (SELECT rowid FROM event_text WHERE event_text MATCH ? UNION SELECT t.id FROM events t "
             f"WHERE t.request_id IN (SELECT rowid FROM request_text WHERE request_text MATCH ?)) AND {exact})"), [
         query, query, *exact_params]
+
+
+def row_ids(flt: Filter) -> Where | None:
+    """Return a query of the event row ids (column `event_row`, maybe repeated) that a one-clause filter reads from
+    the entities alone (has:, entity-field equality and `in`), so that a count need not visit the events rows (every
+    stored entity belongs to a stored events row); None for any other filter."""
+    if len(flt.clauses) != 1:
+        return None
+    clause = flt.clauses[0]
+    if isinstance(clause, Has):
+        if clause.entity == "unstruct":
+            return "(SELECT n.event_row FROM entities n WHERE n.kind = 'unstruct')", []
+        return "(SELECT n.event_row FROM entities n WHERE n.name = ?)", [clause.entity]
+    if isinstance(clause, Condition) and isinstance(clause.target, EntityField) and clause.op in ("exact", "in"):
+        field = _EntityField(clause.target.entity, clause.target.path)
+        values = (clause.value,) if clause.op == "exact" else tuple(clause.value)
+        if field.skeleton is None or not values:
+            return None
+        pairs = list(dict.fromkeys(pair for value in values for pair in _value_pairs(value)))
+        return read_indexes.rows_with_values(field.paths_scope, field.paths_params, field.skeleton, pairs)
+    return None
 
 
 def compile_filter(flt: Filter) -> Where:

@@ -12,7 +12,7 @@ from typing import Any
 from ..filters import Column, EntityField, Filter, Param, Target
 from ..paths import MISSING, walk
 from . import Store, StoredEvent, Summary, read_indexes
-from .filter_sql import Where, compile_filter, sqlite_json_path
+from .filter_sql import Where, compile_filter, row_ids, sqlite_json_path
 from .models import SUMMARY_COLUMNS
 from .rows import dumps
 
@@ -44,6 +44,11 @@ def count(store: Store, flt: Filter, up_to: int | None = None) -> int:
     if not flt.clauses and not store.readonly:  # everything: the count the writes keep
         total = store.totals()["total"]
         return total if up_to is None else min(total, up_to)
+    if (rows := row_ids(flt)) is not None:  # read from the entities' indexes alone
+        sql, params = rows
+        capped = ("LIMIT ?", [up_to]) if up_to is not None else ("", [])
+        return store._query(f"SELECT count(*) FROM (SELECT DISTINCT event_row FROM {sql} {capped[0]})",
+                            [*params, *capped[1]])[0][0]
     sql, params = compile_filter(flt)
     if up_to is None:
         return store._query(f"SELECT count(*) FROM events WHERE {sql}", params)[0][0]
