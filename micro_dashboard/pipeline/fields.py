@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from ..snowplow import CONTEXTS_1_0_1_SCHEMA, CONTEXTS_SCHEMA, UNSTRUCT_SCHEMA
@@ -60,9 +61,14 @@ def iso_timestamp(ms: int | None) -> str | None:
     """Format epoch milliseconds as ISO-8601 UTC, with milliseconds only when non-zero."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    base = _iso_second(ms // 1000)
     return f"{base}.{ms % 1000:03d}Z" if ms % 1000 else f"{base}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    # An event's timestamps fall within a few seconds of each other and of other events': strftime once a second.
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def tsv_timestamp(ms: int | None) -> str:

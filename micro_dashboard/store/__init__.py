@@ -218,7 +218,8 @@ class Store:
 
     def save_request(self, raw: RawPayload) -> int:
         """Store a request as received; return its id once it is committed (durable: it may be acknowledged)."""
-        return self._group.submit(lambda conn: Written("request", rows.insert_request(conn, raw))).value
+        values = rows.request_values(raw)  # packed here, outside the writer thread every write waits for
+        return self._group.submit(lambda conn: Written("request", rows.insert_request(conn, values))).value
 
     def save_requests(self, raws: list[RawPayload]) -> list[int]:
         """Store many requests as received in one transaction (imports and seeding); return their ids."""
@@ -235,13 +236,14 @@ class Store:
     def save_decoded(self, decoded: list[tuple[StoredRequest, Outcome]]) -> list[Summary]:
         """Store what the pipeline made of some requests and move its cursor past them, in one transaction."""
         last = max(request.id for request, _ in decoded)
+        encoded = [rows.encode_outcome(outcome) for _, outcome in decoded]  # outside the writer thread
 
         def write(conn: sqlite3.Connection) -> Written:
             summaries: list[Summary] = []
-            for request, outcome in decoded:
+            for (request, outcome), values in zip(decoded, encoded):
                 # A reset may have deleted the request while it was being decoded: then there is nothing to keep.
                 if conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
-                    summaries += rows.insert_outcome(conn, request.id, request.received_at, outcome)
+                    summaries += rows.insert_outcome(conn, request.id, request.received_at, outcome, values)
             conn.execute("UPDATE pipeline SET decoded_through = max(decoded_through, ?)", (last,))
             return self._prune(conn, Written("decoded", summaries))
 

