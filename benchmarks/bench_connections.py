@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_collector import rss_mib, start_server  # noqa: E402
+from bench_collector import cpu_seconds, rss_mib, start_server  # noqa: E402
 
 
 def handshake(port: int, path: str, not_reading: bool) -> socket.socket | None:
@@ -130,6 +130,14 @@ def send_steadily(base: str, rate: float, seconds: float, senders: int = 4) -> t
     return sorted(latencies), errors
 
 
+def thread_count(pid: int) -> int:
+    """Return how many threads a process has (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return -1
+
+
 def percentile(values: list[float], q: float) -> float:
     """Return the q-quantile of sorted values, in milliseconds."""
     return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
@@ -155,6 +163,7 @@ def main() -> None:
         port = int(base.rsplit(":", 1)[1])
         try:
             rss_start = rss_mib(proc.pid)
+            threads_start = thread_count(proc.pid)
             quiet, _ = send_steadily(base, args.rate, min(5.0, args.seconds))  # nothing held: the baseline
             # Clients connect from now on (as the UI does with its cursor), not replaying the baseline's events.
             last = requests.get(f"{base}/api/events?limit=1", timeout=60).json()["last_id"]
@@ -164,12 +173,14 @@ def main() -> None:
             waits = [hold_wait(port) for _ in range(args.waits)]
             slow = [slow_sender(port) for _ in range(args.slowloris)]
             time.sleep(1.0)
-            held_at = time.perf_counter()
+            held_at, cpu_at = time.perf_counter(), cpu_seconds(proc.pid)
             latencies, errors = send_steadily(base, args.rate, args.seconds)
+            cpu_held = cpu_seconds(proc.pid) - cpu_at
             health = time.perf_counter()
             healthy = requests.get(f"{base}/health", timeout=30).status_code
             health_ms = (time.perf_counter() - health) * 1000
             rss_peak = rss_mib(proc.pid)
+            threads_held = thread_count(proc.pid)
             waits_refused = 0
             for sock in waits:
                 sock.setblocking(False)
@@ -194,13 +205,14 @@ def main() -> None:
              f"{args.threads or 'default'}; {args.rate:.0f} single-event GETs/s for {args.seconds:.0f} s "
              f"({elapsed:.0f} s held)", "",
              "| websockets accepted (clients) | waits held (refused) | slow senders | collector p50 / p99 / max ms "
-             "| p99 with nothing held ms | errors | /health | RSS start / peak / end MiB |",
-             "|---|---|---:|---|---:|---:|---|---|",
+             "| p99 with nothing held ms | errors | /health | RSS start / peak / end MiB | server threads start / held "
+             "| server CPU s held | load avg |",
+             "|---|---|---:|---|---:|---:|---|---|---|---:|---:|",
              f"| {len(live)} of {args.websockets} ({mode}) | {args.waits - waits_refused} of {args.waits} "
              f"({waits_refused}) | {args.slowloris} | {percentile(latencies, 0.5):.1f} / "
              f"{percentile(latencies, 0.99):.1f} / {percentile(latencies, 1.0):.0f} | {percentile(quiet, 0.99):.1f} "
              f"| {errors} of {len(latencies)} | {healthy} in {health_ms:.0f} ms | {rss_start:.0f} / {rss_peak:.0f} / "
-             f"{rss_end:.0f} |", ""]
+             f"{rss_end:.0f} | {threads_start} / {threads_held} | {cpu_held:.1f} | {os.getloadavg()[0]:.1f} |", ""]
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -1,35 +1,33 @@
-"""The /ws websocket: replay what a client missed from the store, then push each committed row."""
+"""The /ws websocket: check the request, upgrade it, replay what the client missed, then hand it to the live loop."""
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
+from base64 import b64decode
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask_sock import Sock
+from wsproto.utilities import generate_accept_token
 
 from .errors import ClientError
 from .filters import Filter, Target, column_targets, parse_args
-from .hub import LOG_SIZE
+from .live_loop import SEND_TIMEOUT_SECONDS, LiveLoop, text_frame
 from .policy.cors import trusted_origin
 from .store import Store, reads
 
-sock = Sock()
-PING_SECONDS = 1.0  # how often an idle socket checks that its client is still there
 REPLAY_BATCH = 500
-# A client whose socket takes nothing for this long is dropped, never waited for: it reconnects with its cursor.
-SEND_TIMEOUT_SECONDS = 5.0
-# Websocket pings from the server: the library's reader then waits in select() and reads only what arrived, so the
-# socket's send timeout never cuts an idle (but healthy) client; a client that stops answering is closed.
-WEBSOCKET_OPTIONS = {"ping_interval": 25}
 TAKEN_OVER = "micro_dashboard.websocket"  # set in the WSGI environ once the handshake went over the raw socket
+RAW_SOCKET = "werkzeug.socket"  # the connection's socket, as Werkzeug's server and ours (server.py) expose it
+LIVE_LOOP = "LIVE_LOOP"  # the app's config key of the loop that serves every websocket after its replay
 
 
 def init_app(app: Flask) -> None:
     """Serve /ws; answer what would make the feed fail while a JSON answer is still possible (before the upgrade)."""
-    sock.init_app(app)
-    app.config.setdefault("SOCK_SERVER_OPTIONS", WEBSOCKET_OPTIONS)
+    loop = app.config[LIVE_LOOP] = LiveLoop(app.config["HUB"])
+    app.config["STORE"].on_close(loop.close)
+    app.add_url_rule("/ws", "live", live, websocket=True)  # Werkzeug routes upgrade requests only to such rules
 
     @app.before_request
     def check_the_feed_request() -> tuple[Response, int] | None:
@@ -72,78 +70,56 @@ class LiveView:
         return self.rows(found) if self.columns else found
 
 
-def text_frame(text: str) -> bytes:
-    """Return a websocket text frame (unmasked, as a server sends it) carrying `text`."""
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        return bytes([0x81, size]) + payload
-    if size < 65536:
-        return bytes([0x81, 126]) + size.to_bytes(2, "big") + payload
-    return bytes([0x81, 127]) + size.to_bytes(8, "big") + payload
+def live() -> Response:
+    """Upgrade to a websocket, send `hello` and the matching rows after `?since=`, then hand it to the live loop.
 
-
-def send_texts(ws, texts: list[str]) -> None:
-    """Send messages in one write, bounded by the socket's send timeout (a stalled client raises OSError)."""
-    if texts:
-        ws.sock.sendall(b"".join(text_frame(t) for t in texts))
-
-
-@sock.route("/ws")
-def live(ws) -> None:
-    """Stream `{type, data}` envelopes: first the matching rows after `?since=`, then changes, each row once.
-
-    Changes come from the hub's shared log already encoded; a client without filters or columns is sent them as
-    they are. The hub wakes a client at most every hub.WAKE_INTERVAL and it sends what piled up in one write, so
-    hundreds of clients cost a few writes each per second however fast events arrive."""
-    store, hub = current_app.config["STORE"], current_app.config["HUB"]
+    From then on the loop sends it `{type, data}` envelopes from the hub's log (each row once), so this server
+    thread is free again and a commit wakes one thread however many clients listen."""
+    key = _handshake_key()
+    sock = request.environ.get(RAW_SOCKET)
+    if sock is None:
+        raise ClientError("this server cannot hand over its connection for a websocket", status=400)
+    store, hub, loop = current_app.config["STORE"], current_app.config["HUB"], current_app.config[LIVE_LOOP]
     view = LiveView(store, parse_args(request.args.items(multi=True)),
                     column_targets([c for c in request.args.get("columns", "").split(",") if c.strip()]))
     request.environ[TAKEN_OVER] = True
-    ws.sock.settimeout(SEND_TIMEOUT_SECONDS)
-    # Subscribe before replaying, so a row committed during the replay is in the log rather than missed;
-    # rows already replayed are skipped below, so none is sent twice.
+    sock.settimeout(SEND_TIMEOUT_SECONDS)  # the replay is sent from this thread: a stalled client is dropped
+    # Subscribe before replaying, so a row committed during the replay is in the log rather than missed; the loop
+    # skips the rows already replayed, so none is sent twice.
     sub = hub.subscribe()
     try:
+        # The handshake answer goes alone: simple-websocket's client (which `tail` uses) leaves frames that arrive
+        # in the same read as the answer unread until more data comes.
+        sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + generate_accept_token(key) + b"\r\n\r\n")
         last = int(request.args.get("since") or 0)
         hello = {"counts": store.totals(), "last_id": store.last_id()}
-        send_texts(ws, [json.dumps({"type": "hello", "data": hello})])
+        sock.sendall(text_frame(json.dumps({"type": "hello", "data": hello})))
         while batch := view.replay(last):
-            send_texts(ws, [json.dumps({"type": "event", "data": summary}) for summary in batch])
+            sock.sendall(b"".join(text_frame(json.dumps({"type": "event", "data": s})) for s in batch))
             last = batch[-1]["id"]
-        while ws.connected:
-            found = sub.take(LOG_SIZE, PING_SECONDS)
-            if sub.overflowed:
-                send_texts(ws, [json.dumps({"type": "resync", "data": {"since": last}})])
-                break
-            if not found:
-                continue
-            texts, last = _texts_for(view, found, last)
-            send_texts(ws, texts)
+        # The server closes its own socket once this returns; the loop keeps a duplicate of the connection.
+        loop.add(sock.dup(), view, sub, last)
     except OSError:  # the client stopped reading (send timeout) or went away: drop it; it resyncs on reconnect
-        pass
-    finally:
         hub.unsubscribe(sub)
+    except BaseException:
+        hub.unsubscribe(sub)
+        raise
+    return Response(status=101)
 
 
-def _texts_for(view: LiveView, found: list[tuple[dict[str, Any], str]], last: int) -> tuple[list[str], int]:
-    """Return the messages a client is sent for some logged envelopes, and its new cursor."""
-    newest = max([last, *(e["data"]["id"] for e, _ in found if e["type"] == "event")])
-    if not view.filter and not view.columns:  # as encoded by the hub, less rows the replay already sent
-        return [text for e, text in found if not (e["type"] == "event" and e["data"]["id"] <= last)], newest
-    out = _view_of(view, [e for e, _ in found], last)
-    return [json.dumps(e) for e in out], newest
-
-
-def _view_of(view: LiveView, envelopes: list[dict[str, Any]], last: int) -> list[dict[str, Any]]:
-    """Apply a client's filters and columns to a run of envelopes, in order; drop rows it was already sent."""
-    rows = view.rows([e["data"] for e in envelopes if e["type"] in ("event", "update")
-                      and (e["type"] == "update" or e["data"]["id"] > last)])
-    kept = {r["id"]: r for r in rows}
-    out = []
-    for envelope in envelopes:
-        if envelope["type"] not in ("event", "update"):
-            out.append(envelope)
-        elif (row := kept.get(envelope["data"]["id"])) is not None:
-            out.append({"type": envelope["type"], "data": row})
-    return out
+def _handshake_key() -> bytes:
+    """Return the request's Sec-WebSocket-Key, or answer why this is not a websocket upgrade we speak."""
+    if "websocket" not in request.headers.get("Upgrade", "").lower() or \
+            "upgrade" not in request.headers.get("Connection", "").lower():
+        raise ClientError("/ws is a websocket: ask for an upgrade (Upgrade: websocket)", status=400)
+    if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+        raise ClientError("/ws speaks websocket version 13", {"version": request.headers.get("Sec-WebSocket-Version")},
+                          status=426)
+    key = request.headers.get("Sec-WebSocket-Key", "").strip()
+    try:
+        if len(b64decode(key, validate=True)) != 16:
+            raise ValueError(key)
+    except (binascii.Error, ValueError):
+        raise ClientError("Sec-WebSocket-Key must be 16 bytes in base64", {"key": key[:64]}, status=400) from None
+    return key.encode()

@@ -9,27 +9,27 @@ import threading
 from cheroot import wsgi
 
 from .collector import oversized_recorder
-from .live import TAKEN_OVER
+from .live import LIVE_LOOP, RAW_SOCKET, TAKEN_OVER
 from .request_limits import HEAD_SECONDS, HeadDeadlines, LimitedConnection
 
 
 class WebSocketGateway(wsgi.Gateway_10):
-    """A WSGI gateway that lets flask-sock take over the connection of a websocket upgrade."""
+    """A WSGI gateway that lets /ws take over the connection of a websocket upgrade."""
 
     def get_environ(self) -> dict:
-        """Expose the connection's socket the way Werkzeug does, which simple-websocket knows how to use."""
+        """Expose the connection's socket the way Werkzeug does, for /ws to upgrade and hand to the live loop."""
         environ = super().get_environ()
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             sock = self.req.conn.socket
             sock.settimeout(None)  # an idle websocket is normal; cheroot's request timeout must not close it
-            environ["werkzeug.socket"] = sock
+            environ[RAW_SOCKET] = sock
         return environ
 
     def respond(self) -> None:
         """Respond as usual, unless the app spoke the websocket protocol on the socket."""
-        if "werkzeug.socket" not in self.env:
+        if RAW_SOCKET not in self.env:
             return super().respond()
-        sock = self.env["werkzeug.socket"]
+        sock = self.env[RAW_SOCKET]
         live_sockets: set = self.req.server.live_sockets
         live_sockets.add(sock)
         try:
@@ -38,9 +38,10 @@ class WebSocketGateway(wsgi.Gateway_10):
             live_sockets.discard(sock)
         try:
             if self.env.get(TAKEN_OVER):
-                # The handshake and frames went over the raw socket: nothing more may be sent. Closing it here
-                # (rather than when the library's reader thread notices) leaves cheroot nothing to shut down:
-                # its shutdown() of a socket closed under it fails with EBADF, which stops the whole server.
+                # The handshake and replay went over the raw socket, and the live loop serves a duplicate of it
+                # from now on: nothing more may be sent here. Closing our copy now (never shutting it down, which
+                # would end the loop's too) leaves cheroot nothing to shut down: its shutdown() of a socket closed
+                # under it fails with EBADF, which stops the whole server.
                 sock.close()
                 self.req.sent_headers = True
                 self.req.close_connection = True
@@ -68,7 +69,8 @@ class Server:
         self._server.ConnectionClass = LimitedConnection
         self._server.record_oversized = oversized_recorder(app)
         self._server.head_deadlines = self._deadlines = HeadDeadlines(HEAD_SECONDS)
-        self._server.live_sockets = set()  # open websockets, ended together at stop
+        self._server.live_sockets = set()  # websockets still in their handshake or replay, ended together at stop
+        self._live_loop = app.config.get(LIVE_LOOP)  # serves every websocket after its replay
         # The serve loop notices stop() only between selects; a short interval makes stopping quick.
         self._server.expiration_interval = 0.1
         self._thread: threading.Thread | None = None
@@ -99,12 +101,13 @@ class Server:
 
     def stop(self) -> None:
         """Stop accepting, finish requests in flight, and join the serving thread."""
-        # Websocket handlers notice a closed socket within a second, all at once; cheroot alone would wait for
-        # each in turn.
+        # Websockets still being replayed fail at once, all together; cheroot alone would wait for each in turn.
         for sock in list(self._server.live_sockets):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self._server.stop()
+        if self._live_loop:  # after the server threads, so no websocket is handed over once the loop has ended
+            self._live_loop.close()
         self._deadlines.close()
         if self._thread:
             self._thread.join(timeout=10)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import selectors
+import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 import simple_websocket
+from sending import pixel, tp2
 
 from micro_dashboard.policy.slots import RESERVED_THREADS
 
@@ -22,6 +29,18 @@ def envelopes(ws: simple_websocket.Client, wanted: str, timeout: float = 5.0) ->
         envelope = json.loads(ws.receive(timeout=timeout))
         if envelope["type"] == wanted:
             return envelope["data"]
+
+
+def connect(url: str) -> simple_websocket.Client:
+    """Open a websocket, retrying while the server's long-lived slots are all taken by handshakes (503)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return simple_websocket.Client.connect(url)
+        except simple_websocket.ConnectionError as exc:
+            if exc.status_code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # a handshake still replaying holds its slot until it hands the socket over
 
 
 @pytest.fixture
@@ -58,23 +77,28 @@ def small(make_live_server: Callable[..., Any]) -> str:
     return f"127.0.0.1:{make_live_server(threads=RESERVED_THREADS + 2).port}"
 
 
-def test_sockets_and_waits_beyond_their_share_get_503_and_the_collector_still_answers(small) -> None:
+def test_websockets_hold_no_thread_and_waits_beyond_their_share_get_503(small) -> None:
     host = small
-    sockets = [simple_websocket.Client.connect(f"ws://{host}/ws") for _ in range(2)]
+    sockets = [connect(f"ws://{host}/ws") for _ in range(10)]  # more than the 2 slots
     try:
-        refused = requests.get(f"http://{host}/api/wait", params={"timeout": 5}, timeout=10)
-        assert refused.status_code == 503 and "--threads" in refused.json()["error"]
-        assert refused.headers["Retry-After"] == "1"
-        assert requests.get(f"http://{host}/i", params=PV, timeout=10).status_code == 200
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            held = [pool.submit(requests.get, f"http://{host}/api/wait",
+                                params={"app_id": "slot-holder", "timeout": 30}, timeout=60) for _ in range(2)]
+            deadline = time.monotonic() + 10
+            while (refused := requests.get(f"http://{host}/api/wait", params={"timeout": 0},
+                                           timeout=10)).status_code != 503:
+                assert time.monotonic() < deadline, "the two held waits never took both slots"
+                time.sleep(0.05)
+            assert "--threads" in refused.json()["error"] and refused.headers["Retry-After"] == "1"
+            assert requests.get(f"http://{host}/i", params={**PV, "aid": "slot-holder"}, timeout=10).status_code == 200
+            assert [f.result().status_code for f in held] == [200, 200]
+        for ws in sockets:  # every socket is still served, by the live loop rather than a thread each
+            assert envelopes(ws, "event")["app_id"] == "slot-holder"
     finally:
         for ws in sockets:
             ws.close()
-    # A slot comes back when its socket closes (the server notices within a second).
-    deadline = time.monotonic() + 10
-    while (answer := requests.get(f"http://{host}/api/wait", params={"timeout": 0}, timeout=10)).status_code == 503:
-        assert time.monotonic() < deadline, "the slots of closed websockets were never given back"
-        time.sleep(0.1)
-    assert answer.status_code in (200, 408)
+    # The slots come back when the waits answer.
+    assert requests.get(f"http://{host}/api/wait", params={"timeout": 0}, timeout=10).status_code in (200, 408)
 
 
 @pytest.mark.browser
@@ -128,3 +152,169 @@ def test_a_link_to_one_event_opens_it_and_bad_saved_columns_do_not_break_the_pag
     expect(page.locator("#detail")).to_be_visible(timeout=10_000)
     expect(page.locator("#detail")).to_contain_text("linked-1")
     assert f"event={target}" in page.url
+
+
+class RawFeed:
+    """A websocket opened over a plain socket, read only when asked: one thread can hold hundreds of them."""
+
+    def __init__(self, port: int, path: str, receive_buffer: int | None = None) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            if receive_buffer:  # a small receive buffer fills fast, as a stalled browser tab's would
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            key = base64.b64encode(os.urandom(16)).decode()
+            self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                              .encode())
+            self.buffer = b""
+            while b"\r\n\r\n" not in self.buffer:
+                chunk = self.sock.recv(4096)
+                assert chunk, "the server closed the connection during the handshake"
+                self.buffer += chunk
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            if not head.startswith(b"HTTP/1.1 503") or time.monotonic() > deadline:
+                break
+            self.sock.close()  # every long-lived slot is taken by handshakes still replaying: try again
+            time.sleep(0.05)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.closed = False
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        """Take bytes read from the socket; return the envelopes they complete (b"" means the server closed)."""
+        self.closed = self.closed or not data
+        self.buffer += data
+        found = []
+        while len(self.buffer) >= 2:
+            opcode, size, start = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+            if size == 126:
+                size, start = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif size == 127:
+                size, start = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < start + size:
+                break
+            payload, self.buffer = self.buffer[start:start + size], self.buffer[start + size:]
+            if opcode == 1:
+                found.append(json.loads(payload))
+        return found
+
+    def read_until(self, wanted: Callable[[dict[str, Any]], bool], seconds: float = 30) -> list[dict[str, Any]]:
+        """Read envelopes until one is `wanted` (returned last) or the server closes; fail after `seconds`."""
+        self.sock.settimeout(seconds)
+        seen: list[dict[str, Any]] = []
+        while not self.closed:
+            seen += self.feed(self.sock.recv(65536))
+            if seen and wanted(seen[-1]) or any(wanted(e) for e in seen):
+                return seen
+        return seen
+
+
+def read_all(feeds: list[RawFeed], wanted: Callable[[dict[str, Any]], bool], seconds: float = 60) -> set[int]:
+    """Read every feed from one thread until each has had a `wanted` envelope; return the indexes that had it."""
+    selector = selectors.DefaultSelector()
+    for i, feed in enumerate(feeds):
+        feed.sock.setblocking(False)
+        selector.register(feed.sock, selectors.EVENT_READ, i)
+    done: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while len(done) < len(feeds) and time.monotonic() < deadline:
+        for key, _ in selector.select(0.5):
+            feed = feeds[key.data]
+            envelopes_read = feed.feed(feed.sock.recv(65536))
+            if any(wanted(e) for e in envelopes_read):
+                done.add(key.data)
+            if feed.closed or key.data in done:
+                selector.unregister(feed.sock)
+    selector.close()
+    return done
+
+
+@pytest.fixture
+def crowded(make_live_server: Callable[..., Any]) -> Any:
+    """Serve an app with room for 100 held waits; return the live server."""
+    return make_live_server(threads=RESERVED_THREADS + 110)
+
+
+def test_hundreds_of_websockets_and_waits_all_get_the_next_event_and_add_no_thread(crowded: Any) -> None:
+    port, hub, loop = crowded.port, crowded.app.config["HUB"], crowded.app.config["LIVE_LOOP"]
+    since = requests.get(f"{crowded.url}/api/events?limit=1", timeout=10).json()["last_id"]
+    feeds = [RawFeed(port, f"/ws?since={since}") for _ in range(10)]
+    threads_with_ten = threading.active_count()
+    feeds += [RawFeed(port, f"/ws?since={since}") for _ in range(290)]
+    # The old design held a server thread and a reader thread per socket: 580 more here.
+    assert threading.active_count() <= threads_with_ten + 1
+    assert [f.read_until(lambda e: e["type"] == "hello")[-1]["type"] for f in feeds] == ["hello"] * 300
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        waits = [pool.submit(requests.get, f"{crowded.url}/api/wait",
+                             params={"app_id": "crowd", "since": since, "timeout": 60}, timeout=120)
+                 for _ in range(100)]
+        deadline = time.monotonic() + 30
+        while hub.waits < 100:  # every wait is held (registered with the hub) before the event arrives
+            assert time.monotonic() < deadline, f"only {hub.waits} of 100 waits were held"
+            time.sleep(0.05)
+        assert loop.clients == 300
+        event_id = pixel(crowded.url, e="se", se_ac="for-everyone", aid="crowd")
+        answers = [w.result() for w in waits]
+    assert [a.status_code for a in answers] == [200] * 100
+    assert {a.json()["events"][0]["row"]["event_id"] for a in answers} == {event_id}
+    got_it = read_all(feeds, lambda e: e["type"] == "event" and e["data"]["event_id"] == event_id)
+    assert len(got_it) == 300
+    for feed in feeds:
+        feed.sock.close()
+
+
+def flood(url: str, count: int, label: str, size: int = 4000) -> None:
+    """Send `count` structured events whose category is `size` characters long, in batches of 100."""
+    for start in range(0, count, 100):
+        tp2(url, *({"e": "se", "se_ca": "x" * size, "se_ac": f"{label}-{start + i}", "aid": label}
+                   for i in range(min(100, count - start))))
+
+
+def test_a_client_that_stops_reading_is_dropped_while_the_others_get_every_event(live_server: Any) -> None:
+    url, loop = live_server.url, live_server.app.config["LIVE_LOOP"]
+    stalled = RawFeed(live_server.port, "/ws", receive_buffer=4096)  # never read from here on, until the end
+    reader = connect(f"ws://127.0.0.1:{live_server.port}/ws")
+    try:
+        deadline = time.monotonic() + 120
+        while loop.clients < 2:  # both handed over to the loop
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        burst = 0
+        while loop.clients > 1:  # the stalled client is dropped (5 s without taking a byte), the reader is not
+            assert time.monotonic() < deadline, "a client that read nothing was never dropped"
+            flood(url, 100, f"burst{burst}")
+            while envelopes(reader, "event", timeout=30)["se_action"] != f"burst{burst}-99":
+                pass  # the reader keeps up: it gets every event of the burst
+            burst += 1
+        last = pixel(url, e="se", se_ac="after-the-drop", aid="burst")
+        while (event := envelopes(reader, "event", timeout=30))["event_id"] != last:
+            pass
+        assert event["se_action"] == "after-the-drop"
+        # What the dropped client finds when it reads again: what was sent before the drop, then the end of the
+        # connection; it reconnects with its cursor, and the replay gives it the rest.
+        seen = stalled.read_until(lambda e: False)
+        assert stalled.closed and all(e["data"]["se_action"] != "after-the-drop" for e in seen if e["type"] == "event")
+    finally:
+        reader.close()
+        stalled.sock.close()
+
+
+def test_a_client_too_slow_for_the_feed_is_told_to_resync_with_its_cursor(live_server: Any) -> None:
+    url, loop = live_server.url, live_server.app.config["LIVE_LOOP"]
+    loop.send_timeout = 300  # this client is slow, not stalled: it reads again before anyone gives up on it
+    slow = RawFeed(live_server.port, "/ws", receive_buffer=4096)
+    try:
+        deadline = time.monotonic() + 30
+        while loop.clients < 1:  # handed over to the loop
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        flood(url, 600, "fill")  # more than the kernel's buffers and the loop's backlog hold
+        flood(url, 2500, "more", size=1)  # then more envelopes than the hub's log keeps
+        seen = slow.read_until(lambda e: False)
+    finally:
+        slow.sock.close()
+    resyncs = [e for e in seen if e["type"] == "resync"]
+    assert len(resyncs) == 1 and seen[-1] == resyncs[0] and slow.closed  # the last thing it is sent
+    events = [e["data"]["id"] for e in seen if e["type"] == "event"]
+    assert events == sorted(events) and resyncs[0]["data"]["since"] == events[-1]  # it goes on from the last row
+    assert len(events) < 3100

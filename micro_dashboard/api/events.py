@@ -131,13 +131,19 @@ def wait() -> tuple[Response, int]:
     timeout = float_arg("timeout", 5.0, MAX_TIMEOUT)
     hub, st = current_app.config["HUB"], store()
     deadline = time.monotonic() + timeout
-    generation = hub.generation  # read before querying, so a commit in between is never missed
-    while True:
-        found = reads.summaries(st, flt, wanted, since=since, oldest_first=True)
-        remaining = deadline - time.monotonic()
-        if len(found) >= wanted or remaining <= 0:
-            break
-        generation = hub.wait_for_change(generation, remaining)
+    # Watched before querying, so a row committed in between sets the event rather than being missed; the hub
+    # sets it only when a new row matches the filter, so a held wait costs nothing while unrelated events arrive.
+    waiter = hub.watch(flt, since)
+    try:
+        while True:
+            waiter.changed.clear()  # before the query: a match committed after it wakes the next wait at once
+            found = reads.summaries(st, flt, wanted, since=since, oldest_first=True)
+            remaining = deadline - time.monotonic()
+            if len(found) >= wanted or remaining <= 0:
+                break
+            waiter.changed.wait(remaining)
+    finally:
+        hub.unwatch(waiter)
     rows = st.events([s.id for s in found])
     body: dict[str, Any] = {"events": [event_detail(e) for e in rows],
                             "cursor": rows[-1].id if rows else since, "count": len(rows)}
