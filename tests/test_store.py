@@ -319,7 +319,7 @@ def test_stats_of_everything_from_the_kept_counts_equal_counting_the_rows(store)
 
 @pytest.mark.parametrize("args", [[("search", "has:thing")], [("search", "has:unstruct")], [("thing.n", "7")],
                                   [("thing.obj.k__in", "v,7,true")], [("thing.missing", "1")]])
-def test_a_count_read_from_the_entities_alone_equals_counting_the_events(store, args):
+def test_a_count_and_a_page_read_from_the_entities_alone_equal_reading_the_events(store, args):
     from micro_dashboard.store.filter_sql import compile_filter, row_ids
 
     for data in THINGS * 2:
@@ -332,3 +332,9 @@ def test_a_count_read_from_the_entities_alone_equals_counting_the_events(store, 
     where, params = compile_filter(flt)
     counted = sql(store, f"SELECT count(*) FROM events WHERE {where}", params)[0][0]
     assert reads.count(store, flt) == counted and reads.count(store, flt, up_to=2) == min(2, counted)
+    middle = sql(store, "SELECT max(id) / 2 FROM events")[0][0]
+    for before, since, oldest_first in ((None, None, False), (middle, None, False), (None, middle, True)):
+        bounds = "".join(f" AND events.id {op} {value}" for op, value in (("<", before), (">", since)) if value)
+        listed = [r[0] for r in sql(store, f"SELECT id FROM events WHERE ({where}){bounds} ORDER BY id "
+                                           f"{'ASC' if oldest_first else 'DESC'} LIMIT 3", params)]
+        assert [s.id for s in reads.summaries(store, flt, 3, before, since, oldest_first)] == listed

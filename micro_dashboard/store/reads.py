@@ -30,10 +30,19 @@ def _cursor(where: Where, before: int | None = None, since: int | None = None) -
 def summaries(store: Store, flt: Filter, limit: int, before: int | None = None, since: int | None = None,
               oldest_first: bool = False, among: list[int] | None = None) -> list[Summary]:
     """Return the summaries of matching rows (only `among` these ids, if given), newest first unless `oldest_first`."""
+    order = "ASC" if oldest_first else "DESC"
+    if among is None and (rows := row_ids(flt)) is not None:
+        # The page's row ids straight from the entities' index, in its order: never the list of every match.
+        sub, params = rows
+        bounds = [f"event_row {op} ?" for op, value in (("<", before), (">", since)) if value is not None]
+        params = [*params, *(v for v in (before, since) if v is not None), limit]
+        ids = (f"SELECT DISTINCT event_row FROM {sub} WHERE {' AND '.join(bounds) or '1'} "
+               f"ORDER BY event_row {order} LIMIT ?")
+        found = store._query(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id IN ({ids}) ORDER BY id {order}", params)
+        return [Summary.from_row(r) for r in found]
     sql, params = _cursor(compile_filter(flt), before, since)
     if among is not None:
         sql, params = f"({sql}) AND events.id IN (SELECT value FROM json_each(?))", [*params, dumps(among)]
-    order = "ASC" if oldest_first else "DESC"
     found = store._query(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE {sql} ORDER BY id {order} LIMIT ?",
                          [*params, limit])
     return [Summary.from_row(r) for r in found]
