@@ -7,7 +7,7 @@ import {replace} from './dom.js';
 import {isFiltered, state} from './state.js';
 
 const $ = (id) => document.getElementById(id);
-const VERIFY_MS = 1500; // /api/registries is asked at most this often while events arrive
+const VERIFY_MS = 1500; // /api/registries is asked at most this often while the unverified count moves
 const VERIFY_TICK_MS = 15e3; // and this often when nothing does, to notice a registry that answers again
 
 // What /api/registries said last: the live feed's totals count unverified events as good.
@@ -36,7 +36,8 @@ function drawRegistryBanner() {
   const none = checks.known && !checks.registries.length;
   banner.hidden = !down.length && !none;
   if (banner.hidden) return;
-  const events = checks.unverified === 1 ? '1 event shows' : `${checks.unverified.toLocaleString()} events show`;
+  const count = state.counts.unverified ?? checks.unverified; // the feed's count is the newer one
+  const events = count === 1 ? '1 event shows' : `${count.toLocaleString()} events show`;
   if (none) {
     replace($('registry-banner-title'), 'No Iglu registry is configured:');
     replace($('registry-banner-text'), `schemas cannot be checked, so ${events} as unverified rather than valid or invalid.`);
@@ -51,6 +52,13 @@ function drawRegistryBanner() {
     '(not checked) until a registry answers.');
 }
 
+/** Whether the registries may have changed since /api/registries last answered: a registry that fails leaves
+ * events unverified, one that answers again has them checked, and either moves the feed's unverified count (a
+ * feed without that count, or no answer yet, says nothing). Arrivals that move nothing ask nothing. */
+function checksMayHaveMoved() {
+  return !checks.known || state.counts.unverified === undefined || state.counts.unverified !== checks.unverified;
+}
+
 async function refreshChecks() {
   verifyAt = Date.now();
   try {
@@ -63,13 +71,14 @@ async function refreshChecks() {
   drawRegistryBanner();
 }
 
-/** Ask /api/registries soon, at most every VERIFY_MS; and every VERIFY_TICK_MS from the first call on. */
-function checksSoon() {
+/** Ask /api/registries soon, at most every VERIFY_MS, when the counts say the answer may have moved; and every
+ * VERIFY_TICK_MS from the first call on (a registry may answer again while nothing arrives). */
+function checksSoon(always = false) {
   if (!ticking) {
     ticking = true;
-    setInterval(checksSoon, VERIFY_TICK_MS);
+    setInterval(() => checksSoon(true), VERIFY_TICK_MS);
   }
-  if (verifyTimer) return;
+  if (verifyTimer || !(always || checksMayHaveMoved())) return;
   verifyTimer = setTimeout(() => {
     verifyTimer = null;
     refreshChecks();
