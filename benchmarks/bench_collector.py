@@ -272,6 +272,8 @@ def hot(args: argparse.Namespace) -> str:
         shared = Path(__file__).resolve().parents[2] / "shared"  # web_page is in Iglu Central, gitlab_standard not
         extra = [arg for name in ("iglu-central", "iglu-gitlab") if (shared / name).is_dir()
                  for arg in ("--iglu-dir", str(shared / name))]
+        if args.threads:
+            extra += ["--threads", str(args.threads)]
         proc, base = start_server(os.path.join(tmp, "bench.db"), extra)
         baseline_proc, baseline = start_baseline(os.path.join(tmp, "baseline.db"))
         try:
@@ -283,9 +285,10 @@ def hot(args: argparse.Namespace) -> str:
                 p.terminate()
                 p.wait(timeout=20)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    threads = f"--threads {args.threads}" if args.threads else "default threads"
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load average "
-             f"after {load}, concurrency {args.concurrency}, {args.requests} GET /i and {args.requests // 10} "
-             "POST tp2 x 10 events a round", "",
+             f"after {load}, concurrency {args.concurrency}, {threads}, {args.requests} GET /i and "
+             f"{args.requests // 10} POST tp2 x 10 events a round", "",
              "| round | /health req/s | GET /i visible req/s | GET CPU ms/req | ratio (>= 0.6) | tp2 events visible/s "
              "| tp2 CPU ms/req | baseline req/s x 10 | ratio (>= 0.3) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -306,6 +309,7 @@ def main() -> None:
     parser.add_argument("--write", help="append the results to this Markdown file")
     parser.add_argument("--hot", action="store_true", help="measure issue 15's two ratios instead")
     parser.add_argument("--rounds", type=int, default=3, help="with --hot: interleaved rounds")
+    parser.add_argument("--threads", type=int, default=0, help="with --hot: the server's --threads")
     args = parser.parse_args()
     if args.hot:
         text = hot(args)
