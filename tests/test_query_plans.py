@@ -133,6 +133,20 @@ def test_micro_good_reads_through_an_index(store, body):
     list(micro_reads.good_events(store, **body, limit=10))
     for sql, plan in store.plans:
         assert not full_scans(plan), f"{sql}\n{plan}"
+        assert "USE TEMP B-TREE" not in plan, f"{sql}\n{plan}"  # newest first in index order: no sort of all
+
+
+@pytest.mark.parametrize("body", [{"vendor": "com.acme"}, {}])
+def test_micro_bad_lists_newest_first_in_index_order(store, body):
+    list(micro_reads.bad_events(store, **body, limit=10))
+    for sql, plan in store.plans:
+        assert "USE TEMP B-TREE" not in plan and not full_scans(plan), f"{sql}\n{plan}"
+
+
+def test_unverified_rows_are_listed_from_their_own_index(store):
+    reads.summaries(store, parse_args([("search", "is:unverified")]), 51)
+    [(_, plan)] = store.plans
+    assert "idx_events_unverified" in plan and "USE TEMP B-TREE" not in plan
 
 
 def test_has_reads_only_the_entities_name_index(store):
