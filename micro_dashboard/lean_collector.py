@@ -34,14 +34,12 @@ class LeanCollector:
 
     def __init__(self, app: Flask, flask_wsgi_app: WSGIApp):
         self.flask_wsgi_app = flask_wsgi_app
-        self.store = app.config["STORE"]
-        self.settings = app.config["SETTINGS"]
-        self.max_cookie_size = app.config["MAX_COOKIE_SIZE"]
+        self.config = app.config  # read on each request, as the Flask routes do (tests may replace a setting)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
         hot = (method == "GET" and path in TP1_PATHS) or (method == "POST" and path == TP2_PATH)
-        if not hot or environ.get("SCRIPT_NAME") or path in self.settings.path_aliases:
+        if not hot or environ.get("SCRIPT_NAME") or path in self.config["SETTINGS"].path_aliases:
             return self.flask_wsgi_app(environ, start_response)
         return self.collect(environ, start_response, "tp1" if method == "GET" else "tp2")
 
@@ -49,8 +47,8 @@ class LeanCollector:
         """Store the request and answer it as collector.answer does."""
         req = Request(environ)
         try:
-            raw, within_limit = store_request(req, self.store, SNOWPLOW_VENDOR, version, req.path,
-                                              self.settings.max_body_bytes)
+            raw, within_limit = store_request(req, self.config["STORE"], SNOWPLOW_VENDOR, version, req.path,
+                                              self.config["SETTINGS"].max_body_bytes)
         except HTTPException as exc:  # 400 for a dropped upload, 503 when the database refuses: Flask's pages
             response = exc.get_response(environ)
             response.headers.setdefault(*NOSNIFF)
@@ -75,4 +73,4 @@ class LeanCollector:
         if raw.network_userid == ANONYMOUS_NUID:
             return []
         return [("Set-Cookie", dump_cookie("sp", raw.network_userid or "", max_age=COOKIE_MAX_AGE, path="/",
-                                           samesite="Lax", max_size=self.max_cookie_size))]
+                                           samesite="Lax", max_size=self.config["MAX_COOKIE_SIZE"]))]
