@@ -34,8 +34,9 @@ QUERIES = [
     ("/api/stats", "/api/stats"),
     ("/micro/all", "/micro/all"),
     ("POST /micro/good {limit: 10}", "/micro/good"),
+    ("POST /micro/bad {limit: 10}", "/micro/bad"),
 ]
-POST_BODIES = {"/micro/good": {"limit": 10}}
+POST_BODIES = {"/micro/good": {"limit": 10}, "/micro/bad": {"limit": 10}}
 # Retention off: a 1 M file is over the default bounds, and a write (a re-validation) would prune it.
 UNBOUNDED = {"max_events": 0, "max_bytes": 0}
 
