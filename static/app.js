@@ -16,12 +16,16 @@ import {wireSetup} from './js/setup.js';
 import {readUrl, state, writeUrl} from './js/state.js';
 import {showCounts, showNewPill, showPause, showRange} from './js/status.js';
 import {askClear, clearEvents, feed, loadOlder, reload} from './js/sync.js';
-import {chooseMinute, showMinuteChip, statsSoon, whenMinuteChosen, wireTimelineKeys} from './js/timeline.js';
+import {chooseMinute, redrawTimeline, showMinuteChip, statsSoon, whenMinuteChosen, wireTimelineKeys}
+  from './js/timeline.js';
 import {mountView, registerView} from './js/views.js';
 
 const $ = (id) => document.getElementById(id);
 const SEARCH_PAUSE_MS = 450; // typing pauses this long before the list follows the search box
-const TICK_MS = 30e3; // the timeline's "now" moves even when nothing arrives; a filtered view's totals too
+const TICK_MS = 30e3; // the timeline's "now" moves even when nothing arrives
+// How often the timeline's counts are read again from /api/stats, whose counts read the stored rows:
+// between reads, arrivals are counted on the page (and changed or deleted rows ask for a read themselves).
+const STATS_REREAD_MS = 300e3;
 
 /** A filter changed: remember it in the URL and load the view again (resolved once the view is read). */
 function applyView() {
@@ -155,7 +159,8 @@ function mountEvents() {
   });
   // A handle for tests and for the curious: the state, and a way to drop the socket as a network failure would.
   window.microDashboard = {state, feed};
-  setInterval(statsSoon, TICK_MS);
+  setInterval(redrawTimeline, TICK_MS);
+  setInterval(statsSoon, STATS_REREAD_MS);
 }
 
 registerView('events', {label: 'Events', mount: mountEvents});

@@ -159,6 +159,7 @@ export const feed = new LiveFeed({
       state.counts = {...counts};
       dropOlderThan(oldestId);
       showCounts();
+      statsSoon(); // the timeline's oldest minutes may have lost rows
     },
     state: showConnection,
     async poll(since) {

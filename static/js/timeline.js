@@ -45,6 +45,14 @@ export async function refreshStats() {
   drawTimeline(minutesShown);
 }
 
+/** Move the timeline's "now" on: drawn again from the counts it has (arrivals are counted here), read again
+ * from /api/stats only when it has none. */
+export function redrawTimeline() {
+  if (!minutesShown) return statsSoon();
+  drawTimeline(minutesShown);
+  return null;
+}
+
 /** Count a row that arrived live in its minute, here: asking /api/stats on every arrival made the live delay
  * grow with the database (its counts scan the stored rows). The periodic refresh corrects any drift. */
 export function countArrival(row) {
