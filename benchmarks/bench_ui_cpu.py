@@ -4,10 +4,12 @@ Run: python benchmarks/bench_ui_cpu.py --db /work/bench/200k.db [--db /work/benc
 
 For each database it copies the file (the original is never opened), starts `micro-dashboard serve` on the copy as a
 separate process, and sends `--rate` events per second (page views and structured events, one request each, from
-the Snowplow Python tracker) for `--seconds`, twice: with no page open, then with the UI open in Chromium
+the Snowplow Python tracker) for `--seconds`, three times: with no page open, with the UI open in Chromium
 (Playwright, /usr/bin/chromium; measured from a few seconds after the page went live, so the first page's reads do
-not count). The server's CPU (user + system, from /proc/<pid>/stat) over each window is divided by its length; the
-UI's cost is the difference. Every request the page makes during the window is counted by path.
+not count), and with no page again. The server's CPU (user + system, from /proc/<pid>/stat) over each window is
+divided by its length; the UI's cost is the UI window's minus the mean of the two others (each window starts once
+the server is idle: a big database's start-up work, e.g. its background quick_check, is not counted). Every
+request the page makes during its window is counted by path.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the tracker logs every send
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("| database | stored | no page, cores | UI open, cores | UI's cost, cores | page load s |")
+    print("| database | stored | no page (before, after), cores | UI open, cores | UI's cost, cores | page load s |")
     print("|---|---:|---:|---:|---:|---:|")
     details = []
     for source in args.db:
@@ -144,14 +146,17 @@ def main() -> None:
             try:
                 stored = requests.get(f"{base}/micro/all", timeout=600).json()["total"]
                 wait_idle(proc.pid)
-                quiet = measured(proc.pid, base, args.rate, args.seconds)
+                quiet = [measured(proc.pid, base, args.rate, args.seconds)]
                 wait_idle(proc.pid)
                 open_ui, requested, loaded = with_ui(proc.pid, base, args.rate, args.seconds)
+                wait_idle(proc.pid)
+                quiet.append(measured(proc.pid, base, args.rate, args.seconds))
             finally:
                 proc.terminate()
                 proc.wait(30)
-        print(f"| {os.path.basename(source)} | {stored:,} | {quiet:.3f} | {open_ui:.3f} | **{open_ui - quiet:.3f}** "
-              f"| {loaded:.1f} |", flush=True)
+        baseline = sum(quiet) / len(quiet)
+        print(f"| {os.path.basename(source)} | {stored:,} | {quiet[0]:.3f}, {quiet[1]:.3f} | {open_ui:.3f} "
+              f"| **{open_ui - baseline:.3f}** | {loaded:.1f} |", flush=True)
         details.append((source, requested))
     for source, requested in details:
         print(f"\nRequests the page made in the {args.seconds:g} s window ({os.path.basename(source)}): "
