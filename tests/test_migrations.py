@@ -140,3 +140,19 @@ def test_packing_keeps_every_request_parameter_and_bad_row_as_the_api_showed_the
         assert sql(store, "SELECT max(seq) FROM sqlite_sequence WHERE name = 'events'")[0][0] == max(ids)
     finally:
         store.close()
+
+
+def test_the_upgrade_fills_the_value_index_and_the_kept_counts_from_the_stored_rows(old_db: Path) -> None:
+    from micro_dashboard.filters import parse_args
+
+    store = Store(str(old_db))
+    try:
+        kept = sql(store, "SELECT total, valid FROM event_counts WHERE grouping = 'all'")[0]
+        assert tuple(kept) == tuple(sql(store, "SELECT count(*), sum(valid) FROM events")[0]) == (4, 2)
+        assert sql(store, "SELECT count(*) FROM entity_values")[0][0] > 0
+        [gitlab] = reads.summaries(store, parse_args([("gitlab_standard.project_id", "7")]), 10)
+        assert gitlab.gitlab["project_id"] == 7
+        assert reads.count(store, parse_args([("gitlab_standard.plan__in", "free,premium")])) == 1
+        assert reads.stats(store, Filter([]), 0, 60_000)["total"] == 4
+    finally:
+        store.close()

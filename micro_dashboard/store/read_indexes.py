@@ -64,30 +64,32 @@ def _count_rows(r: str, sign: str) -> str:
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create the tables and the triggers that fill them on insert (and keep the counts on update)."""
-    conn.execute("CREATE TABLE entity_paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, "
-                 "unstruct INTEGER NOT NULL, UNIQUE (name, path, unstruct))")
+    """Create the tables and the triggers that fill them on insert (and keep the counts on update), if missing."""
+    conn.execute("CREATE TABLE IF NOT EXISTS entity_paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                 "path TEXT NOT NULL, unstruct INTEGER NOT NULL, UNIQUE (name, path, unstruct))")
     # No type on `value`: texts and numbers are kept as they are, never converted into each other.
-    conn.execute("CREATE TABLE entity_values (path_id INTEGER NOT NULL, kind TEXT NOT NULL, value NOT NULL, "
-                 "event_row INTEGER NOT NULL, PRIMARY KEY (path_id, kind, value, event_row)) WITHOUT ROWID")
-    conn.execute("CREATE TABLE event_counts (grouping TEXT NOT NULL, value NOT NULL, total INTEGER NOT NULL, "
-                 "valid INTEGER NOT NULL, unverified INTEGER NOT NULL, PRIMARY KEY (grouping, value)) WITHOUT ROWID")
+    conn.execute("CREATE TABLE IF NOT EXISTS entity_values (path_id INTEGER NOT NULL, kind TEXT NOT NULL, "
+                 "value NOT NULL, event_row INTEGER NOT NULL, PRIMARY KEY (path_id, kind, value, event_row)) "
+                 "WITHOUT ROWID")
+    conn.execute("CREATE TABLE IF NOT EXISTS event_counts (grouping TEXT NOT NULL, value NOT NULL, "
+                 "total INTEGER NOT NULL, valid INTEGER NOT NULL, unverified INTEGER NOT NULL, "
+                 "PRIMARY KEY (grouping, value)) WITHOUT ROWID")
     conn.execute(f"""
-        CREATE TRIGGER entity_values_insert AFTER INSERT ON entities WHEN json_valid(NEW.data) BEGIN
+        CREATE TRIGGER IF NOT EXISTS entity_values_insert AFTER INSERT ON entities WHEN json_valid(NEW.data) BEGIN
             INSERT OR IGNORE INTO entity_paths (name, path, unstruct) SELECT NEW.name, fullkey, NEW.kind = 'unstruct'
                 FROM json_tree(NEW.data) WHERE type IN ('text', 'integer', 'real', 'true', 'false');
             INSERT OR IGNORE INTO entity_values (path_id, kind, value, event_row)
                 {leaves_sql("NEW.data", "NEW.name", "NEW.kind", "NEW.event_row")};
         END""")
     conn.execute(f"""
-        CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
+        CREATE TRIGGER IF NOT EXISTS event_counts_insert AFTER INSERT ON events BEGIN
             INSERT INTO event_counts (grouping, value, total, valid, unverified) VALUES {_count_rows("NEW", "")}
                 {_UPSERT};
         END""")
     columns = sorted({"valid", "unverified", "se_action", "event_name", "event", "app_id", "schema",
                       "collector_tstamp"})
     conn.execute(f"""
-        CREATE TRIGGER event_counts_update AFTER UPDATE OF {", ".join(columns)} ON events BEGIN
+        CREATE TRIGGER IF NOT EXISTS event_counts_update AFTER UPDATE OF {", ".join(columns)} ON events BEGIN
             INSERT INTO event_counts (grouping, value, total, valid, unverified) VALUES {_count_rows("OLD", "-")}
                 {_UPSERT};
             INSERT INTO event_counts (grouping, value, total, valid, unverified) VALUES {_count_rows("NEW", "")}
@@ -96,7 +98,8 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def fill(conn: sqlite3.Connection) -> None:
-    """Fill the tables from the rows already stored (the migration that creates them)."""
+    """Fill the tables from the rows already stored (the migration that creates them; run again, the same)."""
+    clear(conn)
     conn.execute("INSERT OR IGNORE INTO entity_paths (name, path, unstruct) SELECT DISTINCT n.name, t.fullkey, "
                  "n.kind = 'unstruct' FROM entities n, json_tree(n.data) t WHERE json_valid(n.data) "
                  "AND n.name IS NOT NULL AND t.type IN ('text', 'integer', 'real', 'true', 'false')")

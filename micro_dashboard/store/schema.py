@@ -157,12 +157,12 @@ def _step_5_read_indexes(conn: sqlite3.Connection) -> None:
     read_indexes.fill(conn)
     # Only the rows not fully checked, in row order, for is:unverified (an index of (valid, unverified) would not
     # keep Micro's good and bad lists in row order, as the index on valid alone does: it sorted every valid row).
-    conn.execute("CREATE INDEX idx_events_unverified ON events (unverified) WHERE unverified = 1")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_events_unverified ON events (unverified) WHERE unverified = 1")
     conn.execute("DROP INDEX IF EXISTS idx_failures_request_id")
     # has: and the entity filters read the event rows of every entity of a name: with event_row in the index they
     # never visit the entities' rows (their data); no query names the vendor.
     conn.execute("DROP INDEX IF EXISTS idx_entities_name_vendor")
-    conn.execute("CREATE INDEX idx_entities_name_event_row ON entities (name, event_row)")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_entities_name_event_row ON entities (name, event_row)")
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
