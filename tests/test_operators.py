@@ -13,6 +13,7 @@ from micro_dashboard.api.openapi import document
 from micro_dashboard.filters import parse_args
 from micro_dashboard.operators import OPERATORS, split_operator
 from micro_dashboard.paths import MISSING
+from micro_dashboard.store import read_indexes
 from micro_dashboard.store.filter_sql import compile_filter
 from micro_dashboard.testing.matching import api_filters, compare, expectations
 
@@ -66,6 +67,7 @@ def selected(flt_pairs: list[tuple[str, str]], actuals: list[object]) -> list[bo
     # The columns the compiled filter reads, as the store's tables name them.
     db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, parameters TEXT, request_id INTEGER)")
     db.execute("CREATE TABLE entities (event_row INTEGER, kind TEXT, name TEXT, data TEXT)")
+    read_indexes.create_value_index(db)  # entity equality and `in` are looked up there
     for row, actual in enumerate(actuals, start=1):
         data = {} if actual is MISSING else {"v": actual}
         db.execute("INSERT INTO events (id, parameters) VALUES (?, '{}')", (row,))

@@ -65,15 +65,18 @@ def _count_rows(r: str, sign: str) -> str:
 
 def create(conn: sqlite3.Connection) -> None:
     """Create the tables and the triggers that fill them on insert (and keep the counts on update), if missing."""
+    create_value_index(conn)
+    create_counts(conn)
+
+
+def create_value_index(conn: sqlite3.Connection) -> None:
+    """Create the index of entity values and the trigger on `entities` that fills it, if missing."""
     conn.execute("CREATE TABLE IF NOT EXISTS entity_paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                  "path TEXT NOT NULL, unstruct INTEGER NOT NULL, UNIQUE (name, path, unstruct))")
     # No type on `value`: texts and numbers are kept as they are, never converted into each other.
     conn.execute("CREATE TABLE IF NOT EXISTS entity_values (path_id INTEGER NOT NULL, kind TEXT NOT NULL, "
                  "value NOT NULL, event_row INTEGER NOT NULL, PRIMARY KEY (path_id, kind, value, event_row)) "
                  "WITHOUT ROWID")
-    conn.execute("CREATE TABLE IF NOT EXISTS event_counts (grouping TEXT NOT NULL, value NOT NULL, "
-                 "total INTEGER NOT NULL, valid INTEGER NOT NULL, unverified INTEGER NOT NULL, "
-                 "PRIMARY KEY (grouping, value)) WITHOUT ROWID")
     conn.execute(f"""
         CREATE TRIGGER IF NOT EXISTS entity_values_insert AFTER INSERT ON entities WHEN json_valid(NEW.data) BEGIN
             INSERT OR IGNORE INTO entity_paths (name, path, unstruct) SELECT NEW.name, fullkey, NEW.kind = 'unstruct'
@@ -81,6 +84,13 @@ def create(conn: sqlite3.Connection) -> None:
             INSERT OR IGNORE INTO entity_values (path_id, kind, value, event_row)
                 {leaves_sql("NEW.data", "NEW.name", "NEW.kind", "NEW.event_row")};
         END""")
+
+
+def create_counts(conn: sqlite3.Connection) -> None:
+    """Create the kept counts and the triggers on `events` that keep them, if missing."""
+    conn.execute("CREATE TABLE IF NOT EXISTS event_counts (grouping TEXT NOT NULL, value NOT NULL, "
+                 "total INTEGER NOT NULL, valid INTEGER NOT NULL, unverified INTEGER NOT NULL, "
+                 "PRIMARY KEY (grouping, value)) WITHOUT ROWID")
     conn.execute(f"""
         CREATE TRIGGER IF NOT EXISTS event_counts_insert AFTER INSERT ON events BEGIN
             INSERT INTO event_counts (grouping, value, total, valid, unverified) VALUES {_count_rows("NEW", "")}
