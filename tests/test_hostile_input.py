@@ -151,7 +151,8 @@ def test_broken_input_is_answered_per_protocol_and_kept_as_a_typed_failure(live_
     assert any(p["type"] == case.kind and p["path"] == case.field and case.words in p["message"]
                for p in problems), problems
 
-    [stored] = sql(live_server.store, "SELECT method, path, querystring, body, body_size FROM requests")
+    [stored] = sql(live_server.store, "SELECT method, path, CAST(unpack(querystring) AS TEXT) AS querystring, "
+                   "unpack(body) AS body, body_size FROM requests")
     assert stored["method"] == case.method
     assert stored["querystring"] == case.path.partition("?")[2]
     if case.status == 200 and case.body is not None:
