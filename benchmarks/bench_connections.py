@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import multiprocessing
 import os
 import selectors
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -64,36 +66,56 @@ def slow_sender(port: int) -> socket.socket:
     return sock
 
 
+def drain(socks: list[socket.socket], closed: Any) -> None:
+    """Read what the server sends on many sockets from one loop, answering its pings as a browser does (a server
+    drops a client that stops answering), until they all close; count the closed ones in `closed`."""
+    selector = selectors.DefaultSelector()
+    for sock in socks:
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, bytearray())
+    while selector.get_map():
+        for key, _ in selector.select(1.0):
+            try:
+                data = key.fileobj.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                selector.unregister(key.fileobj)
+                with closed.get_lock():
+                    closed.value += 1
+                continue
+            pending = key.data
+            pending += data
+            while len(pending) >= 2:  # whole frames only; a ping (opcode 9) is answered with a masked pong
+                size, start = pending[1] & 0x7F, 2
+                if size >= 126:
+                    start = 4 if size == 126 else 10
+                    size = int.from_bytes(pending[2:start], "big")
+                if len(pending) < start + size:
+                    break
+                if pending[0] & 0x0F == 9 and size < 126:
+                    mask = os.urandom(4)
+                    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(pending[start:start + size]))
+                    with contextlib.suppress(OSError):
+                        key.fileobj.send(bytes([0x8A, 0x80 | size]) + mask + payload)
+                del pending[:start + size]
+
+
 class Drain:
-    """Reads (and discards) everything the server sends on many sockets, from one thread; counts closed ones."""
+    """Reads what the server sends on the live sockets in a forked process, as browsers read in their own.
+
+    In this process its reads would take the interpreter from the senders and slow the measurement itself."""
 
     def __init__(self, socks: list[socket.socket]):
-        self.selector = selectors.DefaultSelector()
-        self.closed = 0
-        self.received = 0
-        for sock in socks:
-            sock.setblocking(False)
-            self.selector.register(sock, selectors.EVENT_READ)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            for key, _ in self.selector.select(0.2):
-                try:
-                    data = key.fileobj.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    self.selector.unregister(key.fileobj)
-                    self.closed += 1
-                self.received += len(data)
+        context = multiprocessing.get_context("fork")
+        self.closed = context.Value("i", 0)  # sockets the server closed while they were read
+        self.process = context.Process(target=drain, args=(socks, self.closed), daemon=True)
+        self.process.start()
 
     def stop(self) -> None:
         """Stop reading."""
-        self.stopping.set()
-        self.thread.join()
+        self.process.terminate()
+        self.process.join()
 
 
 def send_steadily(base: str, rate: float, seconds: float, senders: int = 4) -> tuple[list[float], int]:
@@ -187,6 +209,7 @@ def main() -> None:
                 with contextlib.suppress(BlockingIOError):  # still held, as it should be
                     waits_refused += sock.recv(64).startswith(b"HTTP/1.1 503")
             elapsed = time.perf_counter() - held_at
+            dropped = drain.closed.value if drain else 0  # websockets the server closed while they were read
             if drain:
                 drain.stop()
             for sock in [*live, *waits, *slow]:
@@ -204,11 +227,13 @@ def main() -> None:
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, server threads "
              f"{args.threads or 'default'}; {args.rate:.0f} single-event GETs/s for {args.seconds:.0f} s "
              f"({elapsed:.0f} s held)", "",
-             "| websockets accepted (clients) | waits held (refused) | slow senders | collector p50 / p99 / max ms "
+             "| websockets accepted (clients; closed by the server while held) | waits held (refused) | slow senders "
+             "| collector p50 / p99 / max ms "
              "| p99 with nothing held ms | errors | /health | RSS start / peak / end MiB | server threads start / held "
              "| server CPU s held | load avg |",
              "|---|---|---:|---|---:|---:|---|---|---|---:|---:|",
-             f"| {len(live)} of {args.websockets} ({mode}) | {args.waits - waits_refused} of {args.waits} "
+             f"| {len(live)} of {args.websockets} ({mode}; {dropped} closed) "
+             f"| {args.waits - waits_refused} of {args.waits} "
              f"({waits_refused}) | {args.slowloris} | {percentile(latencies, 0.5):.1f} / "
              f"{percentile(latencies, 0.99):.1f} / {percentile(latencies, 1.0):.0f} | {percentile(quiet, 0.99):.1f} "
              f"| {errors} of {len(latencies)} | {healthy} in {health_ms:.0f} ms | {rss_start:.0f} / {rss_peak:.0f} / "

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 LOG_SIZE = 2000  # envelopes a slow client may fall behind by before it is dropped and told to resync
 WAKE_INTERVAL = 0.1  # seconds: the longest pause that lets the commits of a burst reach clients and waits in one wake
-# Seconds of work one live client or wait adds to a wake: the pause before the next wake grows with their number
-# (a few UI tabs: under a millisecond; 500 sockets and 200 waits: 35 ms).
-WAKE_COST = 0.00005
+# Seconds of work one live client or wait adds to a wake (a send, for most): the pause before the next wake grows
+# with their number (a few UI tabs: about a millisecond; hundreds of sockets and waits: WAKE_INTERVAL).
+WAKE_COST = 0.0002
 LogEntry = tuple[dict[str, Any], str]  # an envelope and its JSON text
 
 

@@ -77,13 +77,20 @@ def small(make_live_server: Callable[..., Any]) -> str:
     return f"127.0.0.1:{make_live_server(threads=RESERVED_THREADS + 2).port}"
 
 
+def hold_a_wait(url: str, app_id: str) -> requests.Response:
+    """Wait for an event of `app_id`, trying again while the slots are taken (by the test's own probe)."""
+    while (answer := requests.get(f"{url}/api/wait", params={"app_id": app_id, "timeout": 30},
+                                  timeout=60)).status_code == 503:
+        time.sleep(0.05)
+    return answer
+
+
 def test_websockets_hold_no_thread_and_waits_beyond_their_share_get_503(small) -> None:
     host = small
     sockets = [connect(f"ws://{host}/ws") for _ in range(10)]  # more than the 2 slots
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            held = [pool.submit(requests.get, f"http://{host}/api/wait",
-                                params={"app_id": "slot-holder", "timeout": 30}, timeout=60) for _ in range(2)]
+            held = [pool.submit(hold_a_wait, f"http://{host}", "slot-holder") for _ in range(2)]
             deadline = time.monotonic() + 10
             while (refused := requests.get(f"http://{host}/api/wait", params={"timeout": 0},
                                            timeout=10)).status_code != 503:
@@ -318,3 +325,19 @@ def test_a_client_too_slow_for_the_feed_is_told_to_resync_with_its_cursor(live_s
     events = [e["data"]["id"] for e in seen if e["type"] == "event"]
     assert events == sorted(events) and resyncs[0]["data"]["since"] == events[-1]  # it goes on from the last row
     assert len(events) < 3100
+
+
+def test_stopping_the_server_ends_every_websocket(make_live_server: Callable[..., Any]) -> None:
+    live = make_live_server()
+    feeds = [RawFeed(live.port, "/ws") for _ in range(50)]
+    loop = live.app.config["LIVE_LOOP"]
+    deadline = time.monotonic() + 30
+    while loop.clients < 50:  # all handed over to the loop
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    live.server.stop()
+    for feed in feeds:
+        feed.read_until(lambda e: False, seconds=10)  # raises a timeout if the server left it open
+        assert feed.closed
+        feed.sock.close()
+    assert loop.clients == 0
