@@ -98,9 +98,10 @@ def measure(base: str, clients: int, rate: float, events: int) -> dict[str, floa
         process.join(30)
     latencies = sorted((arrived[e] - sent[e]) * 1000 for arrived in arrivals for e in sent if e in arrived)
     missing = clients * events - len(latencies)
+    per_client = [sum(e in arrived for e in sent) for arrived in arrivals]
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-    return {"deliveries": len(latencies), "missing": missing, "p50": pick(0.5), "p95": pick(0.95),
-            "p99": pick(0.99), "max": latencies[-1], "send_p50": statistics.median(answered),
+    return {"deliveries": len(latencies), "missing": missing, "per_client": per_client, "p50": pick(0.5),
+            "p95": pick(0.95), "p99": pick(0.99), "max": latencies[-1], "send_p50": statistics.median(answered),
             "achieved_rate": events / (time.perf_counter() - start)}
 
 
@@ -124,6 +125,8 @@ def main() -> None:
     print(f"| {args.clients} | {args.rate:g} ({result['achieved_rate']:.0f}) | {result['deliveries']}"
           f"{' (' + str(result['missing']) + ' missing)' if result['missing'] else ''} | {result['p50']:.1f} "
           f"| {result['p95']:.1f} | {result['p99']:.1f} | {result['max']:.1f} | {result['send_p50']:.1f} | {load} |")
+    if result["missing"]:
+        print(f"events each client received: {result['per_client']}")
 
 
 if __name__ == "__main__":
