@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "micro_dashboard"
 
 # What a part that sends events or asserts on them must never load: the server, its web framework, its database.
-SERVER_SIDE = ["flask", "flask_sock", "werkzeug", "jinja2", "click", "click_default_group", "cheroot", "sqlite3",
+SERVER_SIDE = ["flask", "wsproto", "werkzeug", "jinja2", "click", "click_default_group", "cheroot", "sqlite3",
                "sqlite_utils", "micro_dashboard.app", "micro_dashboard.store", "micro_dashboard.collector",
                "micro_dashboard.api", "micro_dashboard.hub", "micro_dashboard.live", "micro_dashboard.server"]
 
