@@ -88,7 +88,6 @@ class RequestDeadlines:
                 on_overdue()
 
 
-HeadDeadlines = RequestDeadlines  # the name server.py imports
 
 
 def shut(sock: socket.socket, how: int) -> None:

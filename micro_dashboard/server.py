@@ -10,7 +10,7 @@ from cheroot import wsgi
 
 from .collector import oversized_recorder
 from .live import LIVE_LOOP, RAW_SOCKET, TAKEN_OVER
-from .request_limits import HEAD_SECONDS, HeadDeadlines, LimitedConnection
+from .request_limits import HEAD_SECONDS, LimitedConnection, RequestDeadlines
 
 
 class WebSocketGateway(wsgi.Gateway_10):
@@ -68,7 +68,7 @@ class Server:
         self._server.gateway = WebSocketGateway
         self._server.ConnectionClass = LimitedConnection
         self._server.record_oversized = oversized_recorder(app)
-        self._server.head_deadlines = self._deadlines = HeadDeadlines(HEAD_SECONDS)
+        self._server.head_deadlines = self._deadlines = RequestDeadlines(HEAD_SECONDS)
         self._server.live_sockets = set()  # websockets still in their handshake or replay, ended together at stop
         self._live_loop = app.config.get(LIVE_LOOP)  # serves every websocket after its replay
         # The serve loop notices stop() only between selects; a short interval makes stopping quick.
