@@ -156,3 +156,14 @@ def test_the_upgrade_fills_the_value_index_and_the_kept_counts_from_the_stored_r
         assert reads.stats(store, Filter([]), 0, 60_000)["total"] == 4
     finally:
         store.close()
+
+
+def test_the_valid_and_app_index_step_runs_again_to_the_same_schema(old_db: Path) -> None:
+    Store(str(old_db)).close()
+    conn = sqlite3.connect(old_db, isolation_level=None)
+    schema_sql = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    before = conn.execute(schema_sql).fetchall()
+    assert ("index", "idx_events_valid_app_id") in [(t, n) for t, n, _ in before]
+    schema._step_6_invalid_by_app(conn)
+    assert conn.execute(schema_sql).fetchall() == before
+    conn.close()

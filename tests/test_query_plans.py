@@ -153,3 +153,18 @@ def test_has_reads_only_the_entities_name_index(store):
     reads.summaries(store, parse_args([("search", "has:gitlab_standard")]), 51)
     [(_, plan)] = store.plans
     assert "SEARCH n USING COVERING INDEX idx_entities_name_event_row (name=?)" in plan
+
+
+def test_an_apps_invalid_events_are_a_lookup_in_the_valid_and_app_index(store):
+    flt = parse_args([("search", "app:shop is:invalid")])
+    reads.summaries(store, flt, 51)
+    reads.count(store, flt, up_to=10_001)
+    for _, plan in store.plans:
+        assert "idx_events_valid_app_id (valid=? AND app_id=?)" in plan and "USE TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("search", ["app:shop", "is:invalid", "is:valid"])
+def test_one_column_filters_keep_their_own_index_in_row_order(store, search):
+    reads.summaries(store, parse_args([("search", search)]), 51)
+    [(_, plan)] = store.plans
+    assert "idx_events_valid_app_id" not in plan and "USE TEMP B-TREE" not in plan, plan
