@@ -28,6 +28,7 @@ QUERIES = [
     ("entity field, search project_id:7", "/api/events?search=project_id:7&limit=50"),
     ("entity field, nested extra.theme=dark", "/api/events?gitlab_standard.extra.theme=dark&limit=50"),
     ("entity field __contains", "/api/events?link_click.targetUrl__contains=docs.example/42&limit=50"),
+    ("entity field __contains, text in every URL", "/api/events?link_click.targetUrl__contains=example&limit=50"),
     ("has:link_click", "/api/events?search=has:link_click&limit=50"),
     ("free text", "/api/events?q=Product%20421&limit=50"),
     ("/api/events?limit=50", "/api/events?limit=50"),

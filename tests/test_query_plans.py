@@ -168,3 +168,12 @@ def test_one_column_filters_keep_their_own_index_in_row_order(store, search):
     reads.summaries(store, parse_args([("search", search)]), 51)
     [(_, plan)] = store.plans
     assert "idx_events_valid_app_id" not in plan and "USE TEMP B-TREE" not in plan, plan
+
+
+def test_an_entity_substring_reads_the_free_text_index_for_its_candidates(store):
+    flt = parse_args([("link_click.targetUrl__contains", "docs.example/42")])
+    reads.summaries(store, flt, 51)
+    reads.count(store, flt, up_to=10_001)
+    for _, plan in store.plans:
+        assert "SCAN f VIRTUAL TABLE" in plan, plan  # event_text
+        assert "SEARCH n USING INDEX idx_entities_name_event_row (name=? AND event_row=?)" in plan, plan

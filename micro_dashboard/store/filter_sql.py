@@ -228,7 +228,19 @@ class _EntityField:
         return self._any(self.value.compare(sql_op, value))
 
     def substring(self, text: str, prefix: bool) -> Where:
-        return self._any(self.value.substring(text, prefix))
+        where = self.value.substring(text, prefix)
+        query = fts_trigrams(text) if _verbatim_in_entity_data(text) else None
+        if query is None:
+            return self._any(where)
+        # The entities of the events whose text (event_text: every entity's data) holds the rarest trigrams, or
+        # every entity of that name when even those are common (the index would then list more rows than that).
+        match, match_params = _rare_trigrams("event_text", f"(SELECT max(id) FROM events) - {PROBE_ROWS}", text)
+        sql, params = where
+        return (f"(events.id IN (WITH z AS MATERIALIZED (SELECT {match} AS q) SELECT n.event_row FROM z "
+                f"CROSS JOIN event_text f CROSS JOIN entities n WHERE z.q IS NOT NULL AND f.event_text MATCH z.q "
+                f"AND n.event_row = f.rowid AND {self.scope} AND {sql} UNION ALL SELECT n.event_row FROM z "
+                f"CROSS JOIN entities n WHERE z.q IS NULL AND {self.scope} AND {sql}))"), [
+            *match_params, *self.scope_params, *params, *self.scope_params, *params]
 
     def member(self, values: tuple[Any, ...]) -> Where:
         if self.skeleton is None:
@@ -238,6 +250,25 @@ class _EntityField:
     def null(self, is_null: bool) -> Where:
         sql, params = self._any(self.value.null(False))
         return (f"(NOT coalesce({sql}, 0))" if is_null else sql), params
+
+
+# Characters that make a substring of a field's text possibly absent from the entity's stored JSON: JSON escapes
+# them (the quote, the backslash, control characters), they sit between tokens (which SQLite's rendering of an object
+# or array drops whitespace around), or they are not ASCII (a writer may have escaped them as \uXXXX).
+_NOT_VERBATIM = frozenset('"\\,:[]{}') | frozenset(map(chr, range(32))) | frozenset(chr(127))
+# The characters of SQLite's text of a number (json_extract gives a number, which CAST writes its own way: 1e+16 as
+# 1.0e+16, 17 digits rounded to 15, an infinity as Inf), lower-cased as the substring check lowers it.
+_NUMBER_TEXT = frozenset("0123456789.+-einf")
+
+
+def _verbatim_in_entity_data(text: str) -> bool:
+    """Return whether every text of an entity field containing `text` (ASCII case aside) holds it as it is in the
+    entity's stored JSON, so that the free-text index of that JSON can narrow the search: a string's characters and
+    an object's or array's tokens are stored as SQLite renders them, but not across an escape or a token boundary,
+    and not a number's text (nor a boolean's 1 or 0, shorter than the 3 characters the index needs), nor `null`
+    (newer SQLite renders a stored NaN so)."""
+    return (text.isascii() and not _NOT_VERBATIM.intersection(text)
+            and not set(_ascii_lower(text)) <= _NUMBER_TEXT and _ascii_lower(text) not in "null")
 
 
 def _text_of(value: Any) -> str:
@@ -310,6 +341,32 @@ def fts_trigrams(text: str) -> str | None:
     if len(grams) > MAX_TRIGRAMS:  # spread over the whole text, the first and last included
         grams = [grams[round(i * (len(grams) - 1) / (MAX_TRIGRAMS - 1))] for i in range(MAX_TRIGRAMS)]
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+# How the rarest trigrams of a search are found: each trigram's rows among the newest PROBE_ROWS event rows are
+# counted, up to PROBE_CAP. Reading a trigram's rows costs as many as it has (one held by every event row took 26 ms
+# of a search's 37 at 495k events), and the rare ones alone already leave few candidates for the exact check.
+PROBE_ROWS = 5_000
+PROBE_CAP = 200
+PROBED_TRIGRAMS = 8
+
+
+def _rare_trigrams(index: str, newest: str, text: str) -> Where:
+    """Return an SQL expression of the FTS5 query of the rarest trigrams of `text` (fts_trigrams) in `index`: those
+    seen at most twice as often as the rarest among the rows from `newest` on; NULL when even the rarest is seen
+    PROBE_CAP times there. Any subset of the trigrams finds a superset of the rows holding the text, so the estimate
+    decides only the speed; it is made once per statement (the subquery is not correlated)."""
+    query = fts_trigrams(text)
+    assert query is not None
+    grams = query.split(" AND ")
+    # Each probe opens the trigram in every segment of the index: probe the trigrams that do not overlap (and the
+    # last), which already cover every character of the text.
+    probed = [*grams[::3], *([grams[-1]] if (len(grams) - 1) % 3 else [])][:PROBED_TRIGRAMS]
+    probe = (f"SELECT g.value AS gram, (SELECT count(*) FROM (SELECT 1 FROM {index} WHERE {index} MATCH g.value "
+             f"AND rowid >= {newest} LIMIT ?)) AS seen FROM json_each(?) g")
+    return (f"(WITH probe AS MATERIALIZED ({probe}) SELECT group_concat(gram, ' AND ') FROM probe "
+            f"WHERE seen <= 2 * (SELECT min(seen) FROM probe) HAVING min(seen) < {PROBE_CAP})"), [
+        PROBE_CAP, json.dumps(probed)]
 
 
 def _free_text(text: str) -> Where:
