@@ -18,6 +18,7 @@ import requests
 import simple_websocket
 from sending import pixel, tp2
 
+from micro_dashboard import live_loop
 from micro_dashboard.policy.slots import RESERVED_THREADS
 
 PV = {"e": "pv", "p": "web", "tv": "t"}
@@ -277,8 +278,12 @@ def flood(url: str, count: int, label: str, size: int = 4000) -> None:
                    for i in range(min(100, count - start))))
 
 
-def test_a_client_that_stops_reading_is_dropped_while_the_others_get_every_event(live_server: Any) -> None:
+def test_a_client_that_stops_reading_is_dropped_while_the_others_get_every_event(
+        live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     url, loop = live_server.url, live_server.app.config["LIVE_LOOP"]
+    # A small send buffer fills with a burst or two, and what it held crawls to the stalled client at the end
+    # through its 4 KiB window (a window update every ~0.2 s) in seconds, not half a minute.
+    monkeypatch.setattr(live_loop, "SOCKET_SEND_BUFFER", 16 * 1024)
     stalled = RawFeed(live_server.port, "/ws", receive_buffer=4096)  # never read from here on, until the end
     reader = connect(f"ws://127.0.0.1:{live_server.port}/ws")
     try:
@@ -306,16 +311,21 @@ def test_a_client_that_stops_reading_is_dropped_while_the_others_get_every_event
         stalled.sock.close()
 
 
-def test_a_client_too_slow_for_the_feed_is_told_to_resync_with_its_cursor(live_server: Any) -> None:
+def test_a_client_too_slow_for_the_feed_is_told_to_resync_with_its_cursor(live_server: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     url, loop = live_server.url, live_server.app.config["LIVE_LOOP"]
     loop.send_timeout = 300  # this client is slow, not stalled: it reads again before anyone gives up on it
+    # Small buffers, so that a little data fills them: through a 4 KiB receive window the bytes held for a slow
+    # client crawl (a window update every ~0.2 s), and megabytes would take longer than the loop's ping allows.
+    monkeypatch.setattr(live_loop, "SOCKET_SEND_BUFFER", 16 * 1024)
+    monkeypatch.setattr(live_loop, "BACKLOG_BYTES", 32 * 1024)
     slow = RawFeed(live_server.port, "/ws", receive_buffer=4096)
     try:
         deadline = time.monotonic() + 30
         while loop.clients < 1:  # handed over to the loop
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        flood(url, 600, "fill")  # more than the kernel's buffers and the loop's backlog hold
+        flood(url, 60, "fill")  # ~250 KB: more than the kernel's buffers and the loop's backlog hold
         flood(url, 2500, "more", size=1)  # then more envelopes than the hub's log keeps
         seen = slow.read_until(lambda e: False)
     finally:
@@ -324,7 +334,7 @@ def test_a_client_too_slow_for_the_feed_is_told_to_resync_with_its_cursor(live_s
     assert len(resyncs) == 1 and seen[-1] == resyncs[0] and slow.closed  # the last thing it is sent
     events = [e["data"]["id"] for e in seen if e["type"] == "event"]
     assert events == sorted(events) and resyncs[0]["data"]["since"] == events[-1]  # it goes on from the last row
-    assert len(events) < 3100
+    assert len(events) < 2560
 
 
 def test_stopping_the_server_ends_every_websocket(make_live_server: Callable[..., Any]) -> None:
