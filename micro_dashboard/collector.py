@@ -33,17 +33,18 @@ OVERSIZED_KEPT_BYTES = 1024  # of an oversized body, the start that is stored wi
 TP1_PATHS = frozenset(["/i", "/ice.png"])
 
 
-def tracking_response(body: bytes | str, mimetype: str, status: int = 200) -> Response:
-    """Return an answer with the CORS headers a browser tracker needs (credentials, echoed origin)."""
+def tracking_response(body: bytes | str, mimetype: str, status: int = 200, req: Request | None = None) -> Response:
+    """Return an answer with the CORS headers a browser tracker needs (credentials, the origin of `req`, by default
+    Flask's current request, echoed)."""
     response = Response(body, status=status, mimetype=mimetype)
-    response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin") or "*"
+    response.headers["Access-Control-Allow-Origin"] = (req or request).headers.get("Origin") or "*"
     response.headers["Access-Control-Allow-Credentials"] = "true"
     return response
 
 
-def pixel() -> Response:
+def pixel(req: Request | None = None) -> Response:
     """Return the 43-byte transparent GIF that GET trackers expect."""
-    response = tracking_response(PIXEL, "image/gif")
+    response = tracking_response(PIXEL, "image/gif", req=req)
     response.headers["Cache-Control"] = NO_CACHE
     return response
 
@@ -138,14 +139,15 @@ def collect(vendor: str, version: str, path: str) -> tuple[RawPayload, bool]:
                          current_app.config["SETTINGS"].max_body_bytes)
 
 
-def answer(raw: RawPayload, within_limit: bool) -> Response:
-    """Answer a stored request: 413 when too big, `ok` for POST, the pixel otherwise; set the sp cookie."""
+def answer(raw: RawPayload, within_limit: bool, req: Request | None = None) -> Response:
+    """Answer a stored request (`req`, by default Flask's current one): 413 when too big, `ok` for POST, the pixel
+    otherwise; set the sp cookie."""
     if not within_limit:
-        response = tracking_response("request body too large", "text/plain", 413)
+        response = tracking_response("request body too large", "text/plain", 413, req)
     elif raw.method == "POST":
-        response = tracking_response("ok", "text/plain")
+        response = tracking_response("ok", "text/plain", req=req)
     else:
-        response = pixel()
+        response = pixel(req)
     return with_cookie(response, raw)
 
 

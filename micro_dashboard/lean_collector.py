@@ -14,17 +14,13 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request
 
-from .collector import COOKIE_MAX_AGE, NO_CACHE, PIXEL, TP1_PATHS, store_request
-from .pipeline.enrich import ANONYMOUS_NUID
-from .pipeline.payload import RawPayload
+from .collector import TP1_PATHS, answer, store_request
 from .snowplow import SNOWPLOW_VENDOR
 
 TP2_PATH = f"/{SNOWPLOW_VENDOR}/tp2"
 NOSNIFF = ("X-Content-Type-Options", "nosniff")  # what the security-headers policy adds to a collector answer
-TEXT = "text/plain; charset=utf-8"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -44,7 +40,7 @@ class LeanCollector:
         return self.collect(environ, start_response, "tp1" if method == "GET" else "tp2")
 
     def collect(self, environ: dict[str, Any], start_response: Callable[..., Any], version: str) -> Iterable[bytes]:
-        """Store the request and answer it as collector.answer does."""
+        """Store the request and answer it with the collector's own answer."""
         req = Request(environ)
         try:
             raw, within_limit = store_request(req, self.config["STORE"], SNOWPLOW_VENDOR, version, req.path,
@@ -53,24 +49,6 @@ class LeanCollector:
             response = exc.get_response(environ)
             response.headers.setdefault(*NOSNIFF)
             return response(environ, start_response)
-        if not within_limit:
-            status, body, headers = "413 REQUEST ENTITY TOO LARGE", b"request body too large", [("Content-Type", TEXT)]
-        elif version == "tp2":
-            status, body, headers = "200 OK", b"ok", [("Content-Type", TEXT)]
-        else:
-            status, body, headers = "200 OK", PIXEL, [("Content-Type", "image/gif")]
-        origin = req.headers.get("Origin") or "*"
-        headers += [("Content-Length", str(len(body))), ("Access-Control-Allow-Origin", origin),
-                    ("Access-Control-Allow-Credentials", "true")]
-        if body is PIXEL:
-            headers.append(("Cache-Control", NO_CACHE))
-        headers += [*self.cookie(raw), NOSNIFF]
-        start_response(status, headers)
-        return [body]
-
-    def cookie(self, raw: RawPayload) -> list[tuple[str, str]]:
-        """Return the sp cookie header as collector.with_cookie sets it."""
-        if raw.network_userid == ANONYMOUS_NUID:
-            return []
-        return [("Set-Cookie", dump_cookie("sp", raw.network_userid or "", max_age=COOKIE_MAX_AGE, path="/",
-                                           samesite="Lax", max_size=self.config["MAX_COOKIE_SIZE"]))]
+        response = answer(raw, within_limit, req)
+        response.headers.setdefault(*NOSNIFF)
+        return response(environ, start_response)
