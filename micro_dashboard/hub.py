@@ -58,7 +58,6 @@ class Hub:
         self._log: deque[LogEntry] = deque(maxlen=LOG_SIZE)
         self._published = 0  # envelopes ever appended; the log holds the last len(self._log) of them
         self._clients = 0
-        self._generation = 0
         self._waiters: set[Waiter] = set()
         self._unseen_ids: list[int] = []  # rows inserted or updated since the waits were last checked
         self._listeners: list[Callable[[], None]] = []
@@ -105,7 +104,6 @@ class Hub:
         with self._lock:
             self._log.extend(encoded)
             self._published += len(encoded)
-            self._generation += 1
             if self._waiters and change.kind in ("insert", "update"):  # an update can make a row match
                 self._unseen_ids.extend(s.id for s in change.summaries)
         self._pending.set()
@@ -123,12 +121,6 @@ class Hub:
             if cursor < oldest:
                 return None
             return [self._log[i] for i in range(cursor - oldest, len(self._log))]
-
-    @property
-    def generation(self) -> int:
-        """Return a number that grows with every committed change."""
-        with self._lock:
-            return self._generation
 
     def watch(self, flt: Filter, since: int) -> Waiter:
         """Register a wait: its event is set once a row after `since` that `flt` matches is committed."""
