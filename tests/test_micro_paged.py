@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,7 @@ from sending import gitlab_event, pixel, tp2
 
 import micro_dashboard
 from micro_dashboard.pipeline.fields import iso_timestamp
+from micro_dashboard.store.packing import FORMAT_DEFLATE_EVENT, pack, unpack_json
 
 
 def seed(url: str) -> list[str]:
@@ -162,8 +164,10 @@ def test_events_filter_matches_timestamps_and_booleans_as_the_json_form_shows_th
     [event_id] = tp2(live_server.url, {"e": "pv", "aid": "t", "dtm": "1700000000000", "cookie": "1"})
     requests.get(f"{live_server.url}/micro/all", timeout=30)  # a read: it returns once the pipeline decoded it
     with sqlite3.connect(app_config["db"]) as db:  # a whole second, which the JSON form writes without .000
-        db.execute("UPDATE events SET collector_tstamp = 1700000001000, event_json = json_set(event_json, "
-                   "'$.collector_tstamp', '2023-11-14T22:13:21Z') WHERE event_id = ?", [event_id])
+        [(packed,)] = db.execute("SELECT event_json FROM events WHERE event_id = ?", [event_id])
+        event_json = {**unpack_json(packed), "collector_tstamp": "2023-11-14T22:13:21Z"}
+        db.execute("UPDATE events SET collector_tstamp = 1700000001000, event_json = ? WHERE event_id = ?",
+                   [pack(json.dumps(event_json), FORMAT_DEFLATE_EVENT), event_id])
     shown = post(live_server.url, "events", _page([])).json()["events"][0]
     assert shown["collector_tstamp"] == "2023-11-14T22:13:21Z" and shown["br_cookies"] is True
     assert shown["dvce_created_tstamp"] == "2023-11-14T22:13:20Z"

@@ -29,9 +29,10 @@ SEED = Path(__file__).resolve().parent.parent / "benchmarks" / "seed.py"
 @pytest.mark.parametrize("value", [
     "", b"", "e=pv&page=Caf%C3%A9", "naïve ☃ text", b"\x00\xffnot json at all", b"\x01\x00", bytes(range(256)) * 8,
     packing.DICTIONARY_1, packing.DICTIONARY_1.decode() * 3, random.Random(1).randbytes(5000)])
-def test_packing_gives_back_the_same_bytes_or_text(value: str | bytes) -> None:
-    packed = packing.pack(value)
-    assert isinstance(packed, bytes) and packed[0] in (packing.FORMAT_PLAIN, packing.FORMAT_DEFLATE)
+@pytest.mark.parametrize("packed_format", [packing.FORMAT_DEFLATE, packing.FORMAT_DEFLATE_EVENT])
+def test_packing_gives_back_the_same_bytes_or_text(value: str | bytes, packed_format: int) -> None:
+    packed = packing.pack(value, packed_format)
+    assert isinstance(packed, bytes) and packed[0] in (packing.FORMAT_PLAIN, packed_format)
     if isinstance(value, str):
         assert packing.unpack_text(packed) == value
     else:
@@ -54,6 +55,18 @@ def test_snowplow_requests_pack_to_a_fraction_of_their_size() -> None:
              "%22%3A+%5B%7B%22schema%22%3A+%22iglu%3Acom.snowplowanalytics.snowplow%2Fweb_page%2Fjsonschema%2F1-0-0"
              "%22%2C+%22data%22%3A+%7B%22id%22%3A+%2298b842e8-3df8-460c-9a17-30aa2801d632%22%7D%7D%5D%7D")
     assert len(packing.pack(query)) < len(query) / 2
+
+
+def test_an_event_json_packs_to_under_half_and_smaller_than_with_the_requests_dictionary() -> None:
+    event = ('{"app_id":"shop","platform":"web","etl_tstamp":"2026-11-27T21:48:12.130Z","collector_tstamp":'
+             '"2026-11-20T21:50:12.460Z","event":"page_view","event_id":"40a811e5-67f3-4400-9164-c3dabb53a147",'
+             '"name_tracker":"sp","v_tracker":"js-4.8.4","v_collector":"micro-dashboard-0.1.0","page_url":'
+             '"https://shop.example/products/71?ref=home","page_urlscheme":"https","page_urlhost":"shop.example",'
+             '"page_urlport":443,"page_urlpath":"/products/71","br_lang":"en-GB","br_cookies":true,"os_timezone":'
+             '"Europe/London","event_vendor":"com.snowplowanalytics.snowplow","event_name":"page_view",'
+             '"event_format":"jsonschema","event_version":"1-0-0"}')
+    event_format, requests_format = packing.pack(event, packing.FORMAT_DEFLATE_EVENT), packing.pack(event)
+    assert len(event_format) < len(event) / 2 and len(event_format) < len(requests_format)
 
 
 def test_an_unknown_format_is_an_error_not_garbage() -> None:

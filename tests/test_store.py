@@ -14,7 +14,7 @@ from support import CONTEXTS, PAYLOAD_DATA, WEB_PAGE, sql
 from micro_dashboard.filters import Filter, parse_args
 from micro_dashboard.pipeline import Event, Outcome, RawPayload, ingest
 from micro_dashboard.store import Store, reads
-from micro_dashboard.store.packing import unpack_bytes
+from micro_dashboard.store.packing import FORMAT_DEFLATE_EVENT, unpack_bytes, unpack_json
 
 SNOWPLOW = "com.snowplowanalytics.snowplow"
 
@@ -62,7 +62,7 @@ def test_request_event_entities_and_promoted_columns_are_stored_together(store):
     assert event["valid"] == 1 and event["event"] == "page_view" and event["app_id"] == "shop"
     assert event["user_id"] == "user-1" and event["domain_userid"] == "d-1" and event["platform"] == "web"
     assert event["schema"] == f"iglu:{SNOWPLOW}/page_view/jsonschema/1-0-0"
-    assert json.loads(event["event_json"])["contexts"]["data"][0]["schema"] == WEB_PAGE
+    assert unpack_json(event["event_json"])["contexts"]["data"][0]["schema"] == WEB_PAGE
     [stored] = store.events([row])
     [entity] = stored.entities
     assert (entity.kind, entity.position, entity.schema, entity.name, entity.data) == (
@@ -190,7 +190,9 @@ def test_events_are_stored_compact_and_read_back_with_all_131_fields(store):
     from micro_dashboard.pipeline.fields import FIELDS, expand_json_form
 
     [row] = save(store, page_view(uid="user-1"))
-    stored = json.loads(sql(store, "SELECT event_json FROM events WHERE id = ?", [row])[0]["event_json"])
+    packed = sql(store, "SELECT event_json FROM events WHERE id = ?", [row])[0]["event_json"]
+    assert packed[0] == FORMAT_DEFLATE_EVENT and len(packed) < len(unpack_bytes(packed)) / 2  # store/packing.py
+    stored = unpack_json(packed)
     assert None not in stored.values() and stored["user_id"] == "user-1"
     full = expand_json_form(stored)
     assert list(full) == list(FIELDS) and full["geo_city"] is None and full["derived_contexts"] == {}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import Store
+from .packing import unpacked
 
 # What a `unique` names -> the SQL expression of that value on an events row.
 UNIQUE_SQL = {
@@ -23,8 +24,8 @@ UNIQUE_SQL = {
 }
 # The time an event counts at: when it happened (derived_tstamp: the true time if the tracker sent one, else the
 # collector's time corrected for the device's clock), in milliseconds; the collector's time when there is none.
-EVENT_TIME_SQL = ("coalesce(CAST(round((julianday(json_extract(e.event_json, '$.derived_tstamp')) - 2440587.5) "
-                  "* 86400000) AS INTEGER), e.collector_tstamp)")
+EVENT_TIME_SQL = (f"coalesce(CAST(round((julianday(json_extract({unpacked('e.event_json')}, '$.derived_tstamp')) "
+                  "- 2440587.5) * 86400000) AS INTEGER), e.collector_tstamp)")
 # The Monday (UTC) starting the ISO week of the event time, as YYYY-MM-DD.
 WEEK_SQL = f"date({EVENT_TIME_SQL} / 1000, 'unixepoch', '-6 days', 'weekday 1')"
 

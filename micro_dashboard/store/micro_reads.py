@@ -11,6 +11,9 @@ from ..columns import FILTERABLE
 from ..pipeline.fields import TIMESTAMPS, iso_timestamp, parse_iso_timestamp
 from . import Store, StoredEvent
 from .filter_sql import Where, _quote, in_json, join, sqlite_json_path
+from .packing import unpack_json, unpacked
+
+EVENT_JSON_SQL = unpacked("events.event_json")  # packed from schema step 7 on: store/packing.py
 
 
 def good_events(store: Store, event_type: str | None = None, schema: str | None = None,
@@ -74,7 +77,7 @@ def field_expr(name: str) -> str:
     """Return the SQL expression of a canonical field: its promoted column, else a JSON lookup."""
     if name in PROMOTED_SQL:
         return f"events.{name}"
-    return f"json_extract(events.event_json, '{_quote(sqlite_json_path([name]))}')"
+    return f"json_extract({EVENT_JSON_SQL}, '{_quote(sqlite_json_path([name]))}')"
 
 
 def _epoch_ms(text: str) -> int | None:
@@ -94,8 +97,8 @@ def field_in(name: str, values: list[str]) -> Where:
     if name in PROMOTED_SQL:
         return in_json(f"CAST(events.{name} AS TEXT)", values)
     path = _quote(sqlite_json_path([name]))
-    expr = (f"(CASE json_type(events.event_json, '{path}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-            f"ELSE CAST(json_extract(events.event_json, '{path}') AS TEXT) END)")
+    expr = (f"(CASE json_type({EVENT_JSON_SQL}, '{path}') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract({EVENT_JSON_SQL}, '{path}') AS TEXT) END)")
     if name in TIMESTAMPS:  # stored as pipeline.fields.iso_timestamp wrote them
         values = [*values, *(_iso(ms) for ms in map(_epoch_ms, values) if ms is not None)]
     return in_json(expr, [v for v in values if v is not None])
@@ -144,7 +147,7 @@ def page(store: Store, query: MicroQuery, sort: str, desc: bool, limit: int, off
     direction = "DESC" if desc else "ASC"
     rows = store._query(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} {direction}, "
                        f"id {direction} LIMIT ? OFFSET ?", [*where[1], limit, offset])
-    return [json.loads(r[0]) for r in rows]
+    return [unpack_json(r[0]) for r in rows]
 
 
 def iterate_sorted(store: Store, query: MicroQuery, sort: str, desc: bool) -> Iterator[dict[str, Any]]:
@@ -153,7 +156,7 @@ def iterate_sorted(store: Store, query: MicroQuery, sort: str, desc: bool) -> It
     direction = "DESC" if desc else "ASC"
     for row in store._iterate(f"SELECT event_json FROM events WHERE {where[0]} ORDER BY {field_expr(sort)} "
                              f"{direction}, id {direction}", where[1]):
-        yield json.loads(row[0])
+        yield unpack_json(row[0])
 
 
 def valid_counts(store: Store, query: MicroQuery, start: int, end: int) -> tuple[int, int]:

@@ -156,8 +156,8 @@ class StoredEvent:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredEvent:
         """Build an event (without request, entities and failures) from a row selected with EVENT_COLUMNS."""
-        return cls(Summary.from_row(row), row["request_id"], _loads(row["event_json"]), unpack_json(row["parameters"]),
-                   _loads(row["contexts"], []))
+        return cls(Summary.from_row(row), row["request_id"], unpack_json(row["event_json"]),
+                   unpack_json(row["parameters"]), _loads(row["contexts"], []))
 
 
 EVENT_COLUMNS = f"{SUMMARY_COLUMNS}, events.request_id, events.event_json, events.parameters, events.contexts"

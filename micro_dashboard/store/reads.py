@@ -14,6 +14,7 @@ from ..paths import MISSING, walk
 from . import Store, StoredEvent, Summary, read_indexes
 from .filter_sql import Where, compile_filter, row_ids, sqlite_json_path
 from .models import SUMMARY_COLUMNS
+from .packing import unpack_json
 from .rows import dumps
 
 
@@ -95,7 +96,7 @@ def export_fields(store: Store, flt: Filter) -> Iterator[dict[str, Any]]:
                                "AND id > ? ORDER BY id LIMIT ?", [*params, after, EXPORT_PAGE]):
         after = page[-1][0]
         for row in page:
-            yield json.loads(row[1])
+            yield unpack_json(row[1])
     store.checkpoint()
 
 

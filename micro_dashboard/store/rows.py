@@ -11,7 +11,7 @@ from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
 from .models import SUMMARY_COLUMNS, Summary
-from .packing import pack, pack_headers, pack_json, unpacked
+from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json, unpacked
 
 GITLAB_STANDARD = "gitlab_standard"
 
@@ -94,7 +94,7 @@ def _event_values(event: Event) -> tuple[Any, ...]:
     gitlab = gitlab_ids(event)
     return (f.get("event_id"), int(event.valid), int(event.unverified), f["collector_tstamp"], event_schema(f),
             *(f.get(c) for c in PROMOTED), f.get("se_value"), None if gitlab is None else dumps(gitlab),
-            dumps(to_compact_json_form(f)), pack_json(event.parameters), dumps(contexts),
+            pack(dumps(to_compact_json_form(f)), FORMAT_DEFLATE_EVENT), pack_json(event.parameters), dumps(contexts),
             dumps(problems_json(event.failures)))
 
 
