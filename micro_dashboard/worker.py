@@ -10,7 +10,7 @@ from typing import Any
 
 from .iglu import IgluChecker
 from .pipeline import Outcome, Verdict, failures, ingest
-from .store import Store, StoredRequest
+from .store import Store, StoredRequest, free_text
 
 log = logging.getLogger(__name__)
 BATCH = 100  # requests decoded per transaction at most
@@ -81,8 +81,8 @@ class PipelineWorker:
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             try:
-                while batch := self.store.undecoded(BATCH):
-                    self._save([(request, self.decode(request)) for request in batch])
+                while self._work_once():
+                    pass
                 self._redecode_resolved()
             except sqlite3.Error:  # the database refused: the requests are durable, so try again shortly
                 log.exception("the pipeline could not store what it decoded; retrying")
@@ -93,9 +93,23 @@ class PipelineWorker:
             if self._stopping and self.store.decoded_through >= self.store.acknowledged_through:
                 return
 
-    def _save(self, decoded: list[tuple[StoredRequest, Outcome]]) -> None:
+    def _work_once(self) -> bool:
+        """Decode the next batch of requests or, with none waiting, index the next batch of rows for free text
+        (store/free_text.py); False when there was nothing to do (or only indexing, and the worker is stopping)."""
+        if batch := self.store.undecoded(BATCH):
+            stored = self._save([(request, self.decode(request)) for request in batch])
+            if self.store.unindexed_rows() >= free_text.MAX_UNINDEXED:
+                # Under load that never pauses, index more rows than were just stored, so the backlog shrinks
+                # while new events keep becoming visible (a rebuilt index catches up so too).
+                for _ in range(stored // free_text.BATCH + 1):
+                    self.store.index_free_text()
+            return True
+        return not self._stopping and self.store.index_free_text()
+
+    def _save(self, decoded: list[tuple[StoredRequest, Outcome]]) -> int:
+        """Store what was decoded; return how many event rows that made."""
         try:
-            self.store.save_decoded(decoded)
+            return len(self.store.save_decoded(decoded))
         except sqlite3.OperationalError:
             raise
         except Exception:  # something decoded could not be stored (a bug): keep each request, with the reason
@@ -109,6 +123,7 @@ class PipelineWorker:
                     raw = request.raw_payload()
                     reason = f"micro-dashboard failed to store what it decoded from this request: {exc!r}"
                     self.store.save_decoded([(request, Outcome([], [failures.internal_error(raw, reason)]))])
+            return len(decoded)
 
     def _redecode_resolved(self) -> None:
         """Decode again the stored requests with unverified entities whose schemas now resolve."""

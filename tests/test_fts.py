@@ -29,11 +29,15 @@ def page_view(page_id: str, **params: str) -> RawPayload:
                       timestamp=int(time.time() * 1000), body_size=0)
 
 
-def save(store: Store, payload: RawPayload) -> list[int]:
-    """Store a request as the collector does, then what the pipeline decodes from it; return the new row ids."""
+def save(store: Store, payload: RawPayload, index: bool = True) -> list[int]:
+    """Store a request as the collector does, then what the pipeline decodes from it, then (`index`) index the free
+    text as the pipeline does when it has nothing to decode; return the new row ids."""
     request_id = store.save_request(payload)
     request = store.requests([request_id])[request_id]
-    return [s.id for s in store.save_decoded([(request, ingest(payload))])]
+    saved = [s.id for s in store.save_decoded([(request, ingest(payload))])]
+    while index and store.index_free_text():
+        pass
+    return saved
 
 
 def found(store: Store, text: str) -> set[int]:
@@ -147,3 +151,122 @@ def test_entity_filters_are_driven_from_the_entities_name_index(store, args):
     found_plan = plan(store, args)
     assert "idx_entities_name_event_row (name=?)" in found_plan and "SCAN events" not in found_plan
     assert "CORRELATED" not in found_plan
+
+
+def tp2_batch(page_ids: list[str]) -> RawPayload:
+    """Return a POST tp2 request of one page view per page id, each with a web_page context."""
+    events = [{"e": "pv", "p": "web", "tv": "t", "aid": "shop", "url": f"https://shop.example/{page_id}",
+               "co": json.dumps({"schema": CONTEXTS, "data": [{"schema": WEB_PAGE, "data": {"id": page_id}}]})}
+              for page_id in page_ids]
+    body = json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4",
+                       "data": events}).encode()
+    return RawPayload(method="POST", path=f"/{SNOWPLOW}/tp2", vendor=SNOWPLOW, version="tp2", querystring="",
+                      body=body, content_type="application/json", headers=[("Host", "localhost")], ip="127.0.0.1",
+                      useragent="fts-test", referer=None, hostname="localhost", network_userid=None,
+                      timestamp=int(time.time() * 1000), body_size=len(body))
+
+
+def test_rows_not_indexed_yet_are_found_as_when_they_are(store):
+    from micro_dashboard.store import free_text
+
+    [indexed_row] = save(store, page_view("alpha-one", url="http://shop.example/checkout"))
+    waiting = save(store, tp2_batch(["alpha-two", "beta-three"]), index=False)
+    assert sql(store, "SELECT indexed_through FROM pipeline")[0][0] == indexed_row
+    assert indexed(store, "alpha-two") == set()
+    # The raw body holds both events of the batch: free text finds both rows for either.
+    searches = {"alpha-": {indexed_row, *waiting}, "beta-three": set(waiting), "e=pv": {indexed_row},
+                "shop.example/": {indexed_row, *waiting}, "payload_data": set(waiting)}
+    entity = {text: {s.id for s in reads.summaries(store, parse_args([("web_page.id__contains", text)]), 100)}
+              for text in ("alpha-", "beta-three")}
+    assert entity == {"alpha-": {indexed_row, waiting[0]}, "beta-three": {waiting[1]}}
+    assert {text: found(store, text) for text in searches} == searches
+    assert "SCAN events" not in plan(store, [("q", "alpha-")])  # the rows after the cursor, by id
+    assert free_text.UNINDEXED_ROWS.startswith("SELECT id FROM events WHERE id >")
+    while store.index_free_text():
+        pass
+    assert indexed(store, "alpha-two") == {waiting[0]}
+    assert {text: found(store, text) for text in searches} == searches
+    assert {text: {s.id for s in reads.summaries(store, parse_args([("web_page.id__contains", text)]), 100)}
+            for text in ("alpha-", "beta-three")} == entity
+
+
+def assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store: Store, probes: list[str]) -> None:
+    """Compare both contentless indexes with indexes built afresh (with content) from the rows up to the cursor."""
+    from micro_dashboard.store import free_text, packing
+    from micro_dashboard.store.filter_sql import fts_trigrams
+
+    conn = sqlite3.connect(store.path)
+    packing.register(conn)
+    try:
+        cursor = conn.execute("SELECT indexed_through FROM pipeline").fetchone()[0]
+        for ref in ("ref_events", "ref_requests"):
+            conn.execute(f"CREATE VIRTUAL TABLE temp.{ref} USING fts5(text, detail='none', tokenize='trigram')")
+        conn.execute(f"INSERT INTO ref_events (rowid, text) SELECT id, {free_text.EVENT_TEXT} FROM events "
+                     "WHERE id <= ?", [cursor])
+        conn.execute(f"INSERT INTO ref_requests (rowid, text) SELECT id, {free_text.REQUEST_TEXT} FROM requests "
+                     "WHERE EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id AND e.id <= ?)", [cursor])
+        for probe in probes:
+            query = fts_trigrams(probe)
+            for index, ref in (("event_text", "ref_events"), ("request_text", "ref_requests")):
+                kept = {r[0] for r in conn.execute(f"SELECT rowid FROM {index} WHERE {index} MATCH ?", [query])}
+                fresh = {r[0] for r in conn.execute(f"SELECT rowid FROM {ref} WHERE {ref} MATCH ?", [query])}
+                assert kept == fresh, (probe, index, cursor)
+    finally:
+        conn.close()
+
+
+def test_the_cursor_keeps_the_indexes_exact_through_partial_batches_redecodes_and_deletes(tmp_path: Path,
+                                                                                          monkeypatch):
+    from micro_dashboard.store import free_text
+
+    monkeypatch.setattr(free_text, "BATCH", 4)  # batches that end in the middle of a request's rows
+    store = Store(str(tmp_path / "events.db"))
+    probes = ["e=pv", "payload_data", "shop.example", *(f"pg-{n}-" for n in range(12)), "renamed-"]
+    try:
+        for n in range(4):
+            save(store, tp2_batch([f"pg-{n * 3 + k}-" for k in range(3)]), index=False)
+        assert store.index_free_text() and sql(store, "SELECT indexed_through FROM pipeline")[0][0] == 4
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        # A redecode of a request half indexed: its indexed row is re-indexed, the other left for the cursor.
+        [request] = store.requests([2]).values()
+        store.redecode(request, ingest(tp2_batch(["renamed-a", "renamed-b", "renamed-c", "renamed-d"])))
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        # Deleting the indexed rows of a request whose other rows wait takes the request out of request_text.
+        store.delete(Filter([Text("renamed-a")]))
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        store.delete(Filter([Text("pg-1-")]))
+        assert store.index_free_text()
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        while store.index_free_text():
+            pass
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        assert found(store, "renamed-") == {s.id for s in reads.summaries(store, Filter([]), 100)
+                                            if s.id in found(store, "renamed-")} and found(store, "renamed-b")
+        store.delete()
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+        [again] = save(store, page_view("pg-0-"))
+        assert found(store, "pg-0-") == {again}
+        assert_the_indexes_hold_exactly_the_rows_up_to_the_cursor(store, probes)
+    finally:
+        store.close()
+
+
+def test_the_pipeline_indexes_behind_a_live_stream_and_catches_up_when_it_pauses(make_live_server, monkeypatch):
+    import requests
+    from sending import tp2
+    from support import wait_for
+
+    from micro_dashboard.store import free_text
+
+    # Small batches and backlog: a stream of 3-event requests keeps the worker past MAX_UNINDEXED.
+    monkeypatch.setattr(free_text, "BATCH", 4)
+    monkeypatch.setattr(free_text, "MAX_UNINDEXED", 6)
+    server = make_live_server()
+    for n in range(20):
+        tp2(server.url, *({"e": "pv", "url": f"https://shop.example/stream-{n}-{k}"} for k in range(3)))
+    requests.get(f"{server.url}/micro/all", timeout=30)  # every request decoded: the rows are visible
+    assert len(requests.get(f"{server.url}/api/events", params={"q": "stream-1"}, timeout=30).json()["events"]) == 33
+    last = sql(server.store, "SELECT max(id) FROM events")[0][0]
+    assert wait_for(lambda: sql(server.store, "SELECT indexed_through FROM pipeline")[0][0] == last, seconds=30)
+    assert indexed(server.store, "stream-19-2") == {last}
+    assert len(requests.get(f"{server.url}/api/events", params={"q": "stream-1"}, timeout=30).json()["events"]) == 33

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..filters import Filter
 from ..pipeline import Outcome, RawPayload
-from . import packing, read_indexes, rows, schema
+from . import free_text, packing, read_indexes, rows, schema
 from .filter_sql import compile_filter
 from .models import (
     EVENT_COLUMNS,
@@ -37,7 +37,7 @@ from .writer import GroupWriter, Job
 class Written:
     """What one write did, applied to the store's state only once its transaction has committed."""
 
-    kind: str  # request, decoded, redecoded, deleted
+    kind: str  # request, requests, decoded, indexed, redecoded, deleted
     value: Any = None
     removed: int = 0  # event rows deleted (by retention or a delete)
     removed_good: int = 0  # of which valid
@@ -249,6 +249,15 @@ class Store:
 
         return self._group.submit(write).value
 
+    def index_free_text(self) -> bool:
+        """Index the next batch of rows behind the free-text cursor (store/free_text.py); False when none waited."""
+        return self._group.submit(lambda conn: Written("indexed", free_text.catch_up(conn))).value
+
+    def unindexed_rows(self) -> int:
+        """Return how many row ids lie after the free-text cursor (an upper bound of the rows not indexed yet)."""
+        return self.reader.execute(f"SELECT coalesce(max(id), 0) - {free_text.INDEXED_THROUGH} FROM events"
+                                   ).fetchone()[0]
+
     def redecode(self, request: StoredRequest, outcome: Outcome) -> list[Summary]:
         """Replace what was decoded from a request (re-validation), keeping its rows' ids; return them."""
 
@@ -385,14 +394,13 @@ class Store:
         written.removed_good += good
         written.removed_unverified += unverified
         if count:
-            rows.index_text(conn, "events", "id IN (SELECT id FROM doomed_rows)", (), remove=True)
+            free_text.forget(conn, "doomed_rows")
             read_indexes.forget(conn, "SELECT id FROM doomed_rows")
             conn.execute("DELETE FROM entities WHERE event_row IN (SELECT id FROM doomed_rows)")
             conn.execute("DELETE FROM failures WHERE event_row IN (SELECT id FROM doomed_rows)")
             conn.execute("DELETE FROM events WHERE id IN (SELECT id FROM doomed_rows)")
             orphaned = ("id IN (SELECT request_id FROM doomed_rows) "
                         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)")
-            rows.index_text(conn, "requests", orphaned, (), remove=True)
             conn.execute(f"DELETE FROM requests WHERE {orphaned}")
 
     def delete(self, flt: Filter | None = None) -> int:
@@ -404,8 +412,7 @@ class Store:
                 for table in ("entities", "failures", "events", "requests"):
                     conn.execute(f"DELETE FROM {table}")
                 read_indexes.clear(conn)
-                for index in ("event_text", "request_text"):  # contentless FTS5 tables are emptied by a command
-                    conn.execute(f"INSERT INTO {index} ({index}) VALUES ('delete-all')")
+                free_text.clear(conn)
                 return Written("deleted", cleared=True, removed=count)
             where, params = compile_filter(flt)
             written = Written("deleted")

@@ -11,7 +11,7 @@ from typing import Any
 from ..filters import AnyOf, Clause, Column, Condition, EntityField, Filter, Has, Not, Param, Text, Unverified, Valid
 from ..operators import OPERATORS, Where
 from ..paths import steps
-from . import read_indexes
+from . import free_text, read_indexes
 
 
 def sqlite_json_path(parts: tuple[str, ...] | list[str]) -> str:
@@ -232,15 +232,18 @@ class _EntityField:
         query = fts_trigrams(text) if _verbatim_in_entity_data(text) else None
         if query is None:
             return self._any(where)
-        # The entities of the events whose text (event_text: every entity's data) holds the rarest trigrams, or
-        # every entity of that name when even those are common (the index would then list more rows than that).
+        # The entities of the events whose text (event_text: every entity's data) holds the rarest trigrams, and of
+        # those not indexed yet (store/free_text.py); every entity of that name when even the rarest trigrams are
+        # common (the index would then list more rows than that).
         match, match_params = _rare_trigrams("event_text", f"(SELECT max(id) FROM events) - {PROBE_ROWS}", text)
         sql, params = where
         return (f"(events.id IN (WITH z AS MATERIALIZED (SELECT {match} AS q) SELECT n.event_row FROM z "
                 f"CROSS JOIN event_text f CROSS JOIN entities n WHERE z.q IS NOT NULL AND f.event_text MATCH z.q "
                 f"AND n.event_row = f.rowid AND {self.scope} AND {sql} UNION ALL SELECT n.event_row FROM z "
+                f"CROSS JOIN entities n WHERE z.q IS NOT NULL AND n.event_row > {free_text.INDEXED_THROUGH} "
+                f"AND {self.scope} AND {sql} UNION ALL SELECT n.event_row FROM z "
                 f"CROSS JOIN entities n WHERE z.q IS NULL AND {self.scope} AND {sql}))"), [
-            *match_params, *self.scope_params, *params, *self.scope_params, *params]
+            *match_params, *self.scope_params, *params, *self.scope_params, *params, *self.scope_params, *params]
 
     def member(self, values: tuple[Any, ...]) -> Where:
         if self.skeleton is None:
@@ -383,8 +386,8 @@ def _free_text(text: str) -> Where:
     if query is None:
         return exact, exact_params
     return (f"(events.id IN (SELECT rowid FROM event_text WHERE event_text MATCH ? UNION SELECT t.id FROM events t "
-            f"WHERE t.request_id IN (SELECT rowid FROM request_text WHERE request_text MATCH ?)) AND {exact})"), [
-        query, query, *exact_params]
+            f"WHERE t.request_id IN (SELECT rowid FROM request_text WHERE request_text MATCH ?) "
+            f"UNION {free_text.UNINDEXED_ROWS}) AND {exact})"), [query, query, *exact_params]
 
 
 def row_ids(flt: Filter) -> Where | None:

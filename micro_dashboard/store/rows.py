@@ -10,33 +10,11 @@ from typing import Any
 from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
+from . import free_text
 from .models import SUMMARY_COLUMNS, Summary
-from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json, unpacked
+from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json
 
 GITLAB_STANDARD = "gitlab_standard"
-
-
-
-# The text free-text search looks in, per event row (its parameters and every entity's data) and per request (as
-# received), as SQL over `events` and `requests`. The FTS5 tables event_text and request_text index it without
-# keeping a copy (contentless), so removing a row from them needs the same text again: build it only from these.
-# (Packing, migration step 4, changed how the columns are stored, not the text: step 3 indexed the same text.)
-EVENT_TEXT = (f"coalesce({unpacked('events.parameters')}, '') || char(10) || coalesce((SELECT group_concat(data, "
-              "char(10)) FROM (SELECT n.data FROM entities n WHERE n.event_row = events.id ORDER BY n.id)), '')")
-REQUEST_TEXT = (f"coalesce({unpacked('requests.querystring')}, '') || char(10) || "
-                f"coalesce({unpacked('requests.body')}, '')")
-
-
-def index_text(conn: sqlite3.Connection, table: str, where: str, params: list[Any] | tuple[Any, ...],
-               remove: bool = False, text: str | None = None) -> None:
-    """Add the rows of `events` or `requests` matching `where` to their free-text index (or take them out);
-    `text` replaces the SQL of their text (for a migration step that runs before their columns were packed)."""
-    default, index = (EVENT_TEXT, "event_text") if table == "events" else (REQUEST_TEXT, "request_text")
-    text = text or default
-    command = "'delete', " if remove else ""
-    columns = f"{index}, rowid, text" if remove else "rowid, text"
-    conn.execute(f"INSERT INTO {index} ({columns}) SELECT {command}{table}.id, {text} FROM {table} WHERE {where}",
-                 params)
 
 
 def dumps(value: Any) -> str:
@@ -132,20 +110,19 @@ def insert_event(conn: sqlite3.Connection, request_id: int, event: Event, encode
     cur = conn.execute(f"INSERT INTO events (request_id, {', '.join(EVENT_VALUES)}) "
                        f"VALUES ({', '.join('?' * (1 + len(EVENT_VALUES)))})", (request_id, *encoded.values))
     _insert_parts(conn, request_id, cur.lastrowid, encoded)
-    index_text(conn, "events", "id = ?", (cur.lastrowid,))
     return Summary(cur.lastrowid, *encoded.summary)
 
 
 def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Event) -> Summary:
     """Replace what was decoded into an event row, keeping its id (a cursor clients already hold)."""
-    index_text(conn, "events", "id = ?", (row,), remove=True)
+    free_text.reindex_event(conn, row, remove=True)
     encoded = encode(event)
     conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
                  (*encoded.values, row))
     conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
     conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
     _insert_parts(conn, request_id, row, encoded)
-    index_text(conn, "events", "id = ?", (row,))
+    free_text.reindex_event(conn, row, remove=False)
     return Summary(row, *encoded.summary)
 
 
@@ -174,7 +151,6 @@ def insert_unreadable(conn: sqlite3.Connection, request_id: int, received_at: in
     problems = problems_json(failures)
     cur = conn.execute("INSERT INTO events (request_id, valid, collector_tstamp, problems) VALUES (?, 0, ?, ?)",
                        (request_id, received_at, dumps(problems)))
-    index_text(conn, "events", "id = ?", (cur.lastrowid,))
     insert_failures(conn, request_id, cur.lastrowid, failures)
     return summary_of(conn, cur.lastrowid)
 
@@ -197,9 +173,7 @@ def insert_outcome(conn: sqlite3.Connection, request_id: int, received_at: int, 
     summaries = [insert_event(conn, request_id, event, values) for event, values in zip(outcome.events, encoded)]
     if outcome.failures:
         summaries.append(insert_unreadable(conn, request_id, received_at, outcome.failures))
-    if summaries:  # a request is in the free-text index exactly while it has event rows
-        index_text(conn, "requests", "id = ?", (request_id,))
-    return summaries
+    return summaries  # the free-text indexes take them later (store/free_text.py)
 
 
 def replace_outcome(conn: sqlite3.Connection, request_id: int, received_at: int,
@@ -212,8 +186,6 @@ def replace_outcome(conn: sqlite3.Connection, request_id: int, received_at: int,
             event.fields["event_id"] = event_id
         updated.append(update_event(conn, row, request_id, event))
     inserted = [insert_event(conn, request_id, event) for event in outcome.events[len(old):]]
-    if not old and inserted:
-        index_text(conn, "requests", "id = ?", (request_id,))
     leftover = [r[0] for r in old[len(outcome.events):]]
     if leftover and outcome.failures:
         conn.execute("DELETE FROM failures WHERE event_row = ?", (leftover[0],))

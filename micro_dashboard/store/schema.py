@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ..columns import GITLAB_SUMMARY, PROMOTED
-from . import packing, read_indexes, rows
+from . import free_text, packing, read_indexes
 
 # Columns of the events table besides the promoted ones that get an index of their own.
 ALSO_INDEXED = ("event_id", "schema", "collector_tstamp", "valid", "request_id")
@@ -92,15 +92,15 @@ def _step_3_free_text_index(conn: sqlite3.Connection) -> None:
     a search asks for rows holding all of its trigrams, then checks the substring on those rows only."""
     for index in ("event_text", "request_text"):
         conn.execute(f"CREATE VIRTUAL TABLE {index} USING fts5(text, content='', detail='none', tokenize='trigram')")
-    # The same text as rows.EVENT_TEXT and REQUEST_TEXT, from rows packed (step 4) or not: unpack() passes text
+    # The same text as free_text.EVENT_TEXT and REQUEST_TEXT, from rows packed (step 4) or not: unpack() passes text
     # through, and a request's headers say whether its body was packed (a BLOB from the first release on).
     packing.register(conn)
     body = "CASE WHEN typeof(requests.headers) = 'blob' THEN unpack(requests.body) ELSE requests.body END"
     request_text = f"coalesce({packing.unpacked('requests.querystring')}, '') || char(10) || " \
                    f"coalesce(CAST({body} AS TEXT), '')"
-    rows.index_text(conn, "events", "1", ())
+    free_text.index_text(conn, "events", "1", ())
     # A request is in the index exactly while it has event rows (the delete paths take it out with its last one).
-    rows.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", (),
+    free_text.index_text(conn, "requests", "EXISTS (SELECT 1 FROM events e WHERE e.request_id = requests.id)", (),
                     text=request_text)
 
 
@@ -178,10 +178,18 @@ def _step_7_event_json_packed(conn: sqlite3.Connection) -> None:
     takes as well: the step is the version an earlier release, which would read packed JSON as text, refuses."""
 
 
+def _step_8_free_text_behind(conn: sqlite3.Connection) -> None:
+    """The free-text indexes are filled behind a cursor instead of with each row (store/free_text.py): every row
+    stored so far was indexed with it."""
+    if "indexed_through" not in {r[1] for r in conn.execute("PRAGMA table_info(pipeline)")}:
+        conn.execute("ALTER TABLE pipeline ADD COLUMN indexed_through INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE pipeline SET indexed_through = (SELECT coalesce(max(id), 0) FROM events)")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
                                                           _step_3_free_text_index, _step_4_packed,
                                                           _step_5_read_indexes, _step_6_invalid_by_app,
-                                                          _step_7_event_json_packed]
+                                                          _step_7_event_json_packed, _step_8_free_text_behind]
 VERSION = len(MIGRATIONS)
 
 
