@@ -3,6 +3,7 @@ pin the write-ahead log, and the log is cut back once a reader lets go. Loopback
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -30,8 +31,10 @@ def used_bytes(db: str) -> int:
 def test_retention_by_bytes_keeps_the_newest_events_under_the_bound(make_live_server) -> None:
     limit = 2 * 1024 * 1024
     server = make_live_server(max_bytes=limit, max_events=0)
-    big = "p" * 50_000  # each event stores its request, its fields and its parameters: ~150 KB a row
-    sent = [tp2(server.url, {"e": "pv", "url": f"https://example.com/{i}", "page": big})[0] for i in range(40)]
+    # Each event stores its request, its fields and its parameters, packed (store/packing.py): random text stays
+    # ~110 KB a row, where 50,000 times the same letter would pack to almost nothing.
+    sent = [tp2(server.url, {"e": "pv", "url": f"https://example.com/{i}", "page": secrets.token_urlsafe(37_500)})[0]
+            for i in range(40)]
     counts = requests.get(f"{server.url}/micro/all", timeout=30).json()  # once every request is decoded
     assert 0 < counts["total"] < len(sent)
     assert used_bytes(server.store.path) <= limit
