@@ -240,11 +240,13 @@ class Store:
 
         def write(conn: sqlite3.Connection) -> Written:
             summaries: list[Summary] = []
+            newest = rows.newest_row(conn)
             for (request, outcome), values in zip(decoded, encoded):
                 # A reset may have deleted the request while it was being decoded: then there is nothing to keep.
                 if conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
                     summaries += rows.insert_outcome(conn, request.id, request.received_at, outcome, values)
             conn.execute("UPDATE pipeline SET decoded_through = max(decoded_through, ?)", (last,))
+            read_indexes.count_rows_after(conn, newest)
             return self._prune(conn, Written("decoded", summaries))
 
         return self._group.submit(write).value
@@ -267,7 +269,10 @@ class Store:
             # Its entities are replaced: their values leave the index (the new ones enter it as they are inserted).
             read_indexes.forget_entities(conn, "n.event_row IN (SELECT id FROM events WHERE request_id = ?)",
                                          (request.id,))
-            return Written("redecoded", rows.replace_outcome(conn, request.id, request.received_at, outcome))
+            newest = rows.newest_row(conn)
+            replaced = rows.replace_outcome(conn, request.id, request.received_at, outcome)
+            read_indexes.count_rows_after(conn, newest)  # the rows it added (its updates count themselves)
+            return Written("redecoded", replaced)
 
         updated, inserted = self._group.submit(write).value
         return updated + inserted
@@ -443,8 +448,7 @@ class Store:
 
     def last_id(self) -> int:
         """Return the newest row id ever handed out (0 when none), the cursor for 'from now on'."""
-        row = self.reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return row[0] if row else 0
+        return rows.newest_row(self.reader)
 
     def counts(self) -> dict[str, int]:
         """Return Micro's summary: total, good and bad rows (as of the last commit)."""

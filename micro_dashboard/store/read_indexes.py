@@ -5,8 +5,11 @@ leaf's JSON path (interned in `entity_paths`), so an entity-field equality or `_
 json_extract of every entity of that name. `event_counts` holds the counts /api/stats and Micro's totals show
 (everything, by event, by app, by schema, by minute), so they are read instead of counted.
 
-Inserts fill both through triggers (store/schema.py step 5), so every write path keeps them; deletes go through
-`forget` and `clear` here instead of DELETE triggers, which would cost a reset SQLite's truncate optimisation."""
+Entity inserts fill the value index through a trigger (store/schema.py step 5), so every write path keeps it. The
+counts of inserted rows are added once per write (`count_rows_after`, by the store's two paths that insert event rows:
+one grouped statement per grouping instead of a trigger's five upserts per row, measured 10x cheaper a batch), and
+updates keep them through a trigger. Deletes go through `forget` and `clear` here instead of DELETE triggers, which
+would cost a reset SQLite's truncate optimisation."""
 
 from __future__ import annotations
 
@@ -126,6 +129,11 @@ def _add_counts(conn: sqlite3.Connection, where: str, params: list[Any], sign: s
             f"INSERT INTO event_counts (grouping, value, total, valid, unverified) SELECT ?, "
             f"coalesce({expr.format(r='events')}, {NULL_VALUE}) AS v, {sign}count(*), {sign}sum(valid), "
             f"{sign}sum(valid AND unverified) FROM events WHERE {where} GROUP BY v {_UPSERT}", [grouping, *params])
+
+
+def count_rows_after(conn: sqlite3.Connection, row: int) -> None:
+    """Add the counts of the event rows after `row` (those the current write inserted)."""
+    _add_counts(conn, "events.id > ?", [row], "")
 
 
 def forget_entities(conn: sqlite3.Connection, where: str, params: list[Any] | tuple[Any, ...]) -> None:

@@ -161,6 +161,12 @@ def insert_failures(conn: sqlite3.Connection, request_id: int, row: int, failure
                      [(request_id, row, *values) for values in _failure_values(failures)])
 
 
+def newest_row(conn: sqlite3.Connection) -> int:
+    """Return the newest event row id ever handed out (rows inserted from now on have larger ids)."""
+    found = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return found[0] if found else 0
+
+
 def summary_of(conn: sqlite3.Connection, row: int) -> Summary:
     """Read one row's summary back inside the current transaction."""
     return Summary.from_row(conn.execute(f"SELECT {SUMMARY_COLUMNS} FROM events WHERE id = ?", (row,)).fetchone())

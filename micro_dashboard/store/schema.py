@@ -186,10 +186,16 @@ def _step_8_free_text_behind(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE pipeline SET indexed_through = (SELECT coalesce(max(id), 0) FROM events)")
 
 
+def _step_9_counted_per_write(conn: sqlite3.Connection) -> None:
+    """Inserted rows are counted once per write (read_indexes.count_rows_after) instead of by a trigger per row."""
+    conn.execute("DROP TRIGGER IF EXISTS event_counts_insert")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
                                                           _step_3_free_text_index, _step_4_packed,
                                                           _step_5_read_indexes, _step_6_invalid_by_app,
-                                                          _step_7_event_json_packed, _step_8_free_text_behind]
+                                                          _step_7_event_json_packed, _step_8_free_text_behind,
+                                                          _step_9_counted_per_write]
 VERSION = len(MIGRATIONS)
 
 
