@@ -28,7 +28,8 @@ SEED = Path(__file__).resolve().parent.parent / "benchmarks" / "seed.py"
 
 @pytest.mark.parametrize("value", [
     "", b"", "e=pv&page=Caf%C3%A9", "naïve ☃ text", b"\x00\xffnot json at all", b"\x01\x00", bytes(range(256)) * 8,
-    packing.DICTIONARY_1, packing.DICTIONARY_1.decode() * 3, random.Random(1).randbytes(5000)])
+    packing.DICTIONARY_1, packing.DICTIONARY_1.decode() * 3, random.Random(1).randbytes(5000),
+    "".join(f'{{"id":{i},"page":"https://shop.example/{i % 97}"}}' for i in range(4000))])  # past the window
 @pytest.mark.parametrize("packed_format", [packing.FORMAT_DEFLATE, packing.FORMAT_DEFLATE_EVENT])
 def test_packing_gives_back_the_same_bytes_or_text(value: str | bytes, packed_format: int) -> None:
     packed = packing.pack(value, packed_format)
