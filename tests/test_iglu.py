@@ -604,3 +604,22 @@ def test_pulled_schemas_resolve_offline_from_the_cache(refused_url: str) -> None
     checker = IgluChecker(Resolver([dead], cache=cache))
     assert checker.check(GITLAB_STANDARD, {"environment": "production"}).status == "valid"
     assert checker.resolver.where(GITLAB_STANDARD) == "GitLab clone (from the schema cache)"
+
+
+def test_data_found_valid_is_remembered_by_its_exact_json_and_invalid_data_is_checked_every_time() -> None:
+    from micro_dashboard.iglu.limits import REMEMBERED_VALID
+
+    checker = IgluChecker(Resolver([EmbeddedRegistry(FIXTURES)]))
+    order = {"orderId": "o-1", "quantity": 3, "items": [{"sku": "s", "price": 2.5}]}
+    assert checker.check(CHECKOUT, order).status == "valid"
+    assert checker.check(CHECKOUT, dict(reversed(order.items()))).status == "valid"  # key order: the same data
+    # Another JSON type is other data: 3.0 (draft 4), true and "3" are not integers.
+    for quantity in (3.0, True, "3", 3.5, 101):
+        first, again = (checker.check(CHECKOUT, {**order, "quantity": quantity}) for _ in range(2))
+        assert first.status == again.status == "invalid", quantity
+        first.problems[0].message += " (edited)"  # a verdict's problems are its own, never shared
+        assert not again.problems[0].message.endswith("(edited)")
+    for n in range(REMEMBERED_VALID + 50):  # bounded, the least recently used forgotten
+        assert checker.check(CHECKOUT, {**order, "orderId": f"o-{n}"}).status == "valid"
+    assert len(checker._valid._items) == REMEMBERED_VALID
+    assert checker.check(CHECKOUT, {**order, "extra": 1}).status == "invalid"

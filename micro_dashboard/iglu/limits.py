@@ -18,6 +18,10 @@ MAX_DATA_DEPTH = 64
 REMEMBERED_URIS = 512
 # Compiled regular expressions kept at once.
 REMEMBERED_PATTERNS = 512
+# Data found valid, remembered (as its JSON text, at most MAX_REMEMBERED_DATA bytes) so that the same data is not
+# validated again: 4096 x 2 KiB at most.
+REMEMBERED_VALID = 4096
+MAX_REMEMBERED_DATA = 2048
 
 
 class Unverifiable(Exception):

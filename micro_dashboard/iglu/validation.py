@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from referencing.exceptions import Unresolvable, Unretrievable
 from micro_dashboard.iglu.keys import InvalidSchemaKey, SchemaKey
 from micro_dashboard.iglu.limits import (
     MAX_DATA_DEPTH,
+    MAX_REMEMBERED_DATA,
     MAX_SCHEMA_DEPTH,
     REMEMBERED_URIS,
+    REMEMBERED_VALID,
     Bounded,
     Unverifiable,
     nesting,
@@ -159,6 +162,16 @@ def _remote_reference(uri: str) -> str:
 NO_RETRIEVAL = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
 
 
+def _remembered_text(data: Any) -> str | None:
+    """Return data's JSON text as a key of the valid data remembered (keys sorted: their order never changes a
+    verdict; 1, 1.0 and true stay apart), or None when it is too long to keep."""
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return text if len(text) <= MAX_REMEMBERED_DATA else None
+
+
 class IgluChecker:
     """A SchemaChecker that resolves each schema through a Resolver and validates with draft 4 semantics."""
 
@@ -167,6 +180,10 @@ class IgluChecker:
         self.strict = strict  # unreachable registries make data invalid rather than unverified
         # uri -> (the schema it was compiled from, its validator or why it cannot be used), for the most recent URIs.
         self._validators: Bounded[str, tuple[dict[str, Any], Any]] = Bounded(remembered)
+        # (uri, data as JSON text) -> the validator that found it valid. A GitLab session sends the same
+        # gitlab_standard context with every event, and validating it costs ~100 us (jsonschema): a tp2 batch of 10
+        # spent half its decoding there. Only valid verdicts: an invalid one carries problems a later step edits.
+        self._valid: Bounded[tuple[str, str], Any] = Bounded(REMEMBERED_VALID)
         self._lock = threading.Lock()
 
     def check(self, schema: str, data: Any) -> Verdict:
@@ -189,8 +206,13 @@ class IgluChecker:
             return Verdict("unverified", note=f"{label(key)}: {validator}")
         if nesting(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
             return self._too_deep(key)
+        text = _remembered_text(data)
+        if text is not None:
+            with self._lock:
+                if self._valid.get((key.uri, text)) is validator:  # the same schema found the same data valid
+                    return Verdict("valid")
         try:
-            return self._validate(key, validator, data)
+            verdict = self._validate(key, validator, data)
         except Unverifiable as exc:  # a value RE2 cannot read, a reference the scan before could not tell
             return Verdict("unverified", note=f"{label(key)}: {exc}")
         except Unresolvable as exc:
@@ -201,6 +223,10 @@ class IgluChecker:
         except Exception:  # a bug or a pathological schema must not lose the event; it is kept, unverified
             log.exception("validating data against %s failed", key.uri)
             return Verdict("unverified", note=f"{label(key)}: the data could not be validated (internal error)")
+        if text is not None and verdict.status == "valid":
+            with self._lock:
+                self._valid[(key.uri, text)] = validator
+        return verdict
 
     def validator(self, uri: str, schema: dict[str, Any]) -> Any:
         """Return the compiled validator for a schema, or why the schema cannot be used (a SchemaError: it is
