@@ -4,15 +4,19 @@ the same at test size as at a million rows (the store never runs ANALYZE, so no 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from support import CONTEXTS
 
 from micro_dashboard.filters import Filter, parse_args
+from micro_dashboard.pipeline import RawPayload, ingest
 from micro_dashboard.store import Store, micro_reads, reads
 
 # The search box's forms (filters.SEARCH_SYNTAX) and the API's parameters, one per kind of condition.
@@ -121,10 +125,25 @@ def test_stats_of_everything_are_read_from_the_kept_counts(store):
 
 
 def test_entity_equality_is_a_lookup_in_the_value_index(store):
+    co = json.dumps({"schema": CONTEXTS, "data": [{"schema": "iglu:com.gitlab/gitlab_standard/jsonschema/1-1-8",
+                                                   "data": {"project_id": 7}}]})
+    payload = RawPayload(method="GET", path="/i", vendor="com.snowplowanalytics.snowplow", version="tp1",
+                         querystring=urlencode({"e": "pv", "p": "web", "tv": "t", "co": co}), body=None,
+                         content_type=None, headers=[], ip="127.0.0.1", useragent=None, referer=None,
+                         hostname="localhost", network_userid=None, timestamp=int(time.time() * 1000), body_size=0)
+    request_id = store.save_request(payload)
+    store.save_decoded([(store.requests([request_id])[request_id], ingest(payload))])
+    store.plans.clear()
     reads.summaries(store, parse_args([("gitlab_standard.project_id__in", "7,8")]), 51)
-    [(_, plan)] = store.plans
-    assert "SEARCH v USING PRIMARY KEY (path_id=? AND kind=? AND value=?)" in plan
-    assert "entities" not in plan
+    [(_, page)] = store.plans
+    assert "SEARCH v USING PRIMARY KEY (path_id=? AND kind=? AND value=?)" in page and "entities" not in page
+    # The capped total: each lookup (2 values x 3 kinds) read in the index's order and merged up to the cap, never
+    # a sort of every match.
+    reads.count(store, parse_args([("gitlab_standard.project_id__in", "7,8")]), up_to=1000)
+    (_, paths), (_, count) = store.plans[1:]
+    assert "entity_paths" in paths
+    assert count.count("SEARCH entity_values USING PRIMARY KEY (path_id=? AND kind=? AND value=?)") == 6, count
+    assert "MERGE (UNION)" in count and "TEMP B-TREE" not in count and "entities" not in count, count
 
 
 @pytest.mark.parametrize("body", [{"event_type": "pv"}, {"schema": "iglu:com.acme/x/jsonschema/1-0-0"},

@@ -340,3 +340,26 @@ def test_a_count_and_a_page_read_from_the_entities_alone_equal_reading_the_event
         listed = [r[0] for r in sql(store, f"SELECT id FROM events WHERE ({where}){bounds} ORDER BY id "
                                            f"{'ASC' if oldest_first else 'DESC'} LIMIT 3", params)]
         assert [s.id for s in reads.summaries(store, flt, 3, before, since, oldest_first)] == listed
+
+
+def test_pages_and_counts_of_entity_equality_from_the_value_index_are_what_the_filter_gives(store):
+    from micro_dashboard.store.filter_sql import compile_filter
+
+    rows = [save(store, thing_view(data))[0] for data in THINGS * 3]
+    two = {"schema": CONTEXTS, "data": [{"schema": THING, "data": {"n": 7}}, {"schema": THING, "data": {"n": "7"}}]}
+    rows += save(store, raw(urlencode({"e": "pv", "p": "web", "tv": "t", "aid": "shop", "co": json.dumps(two)})))
+    for args in ([("thing.n", "7")], [("thing.n__in", "7,8,eight")], [("thing.t", "7")], [("thing.obj.k", "true")],
+                 [("thing.b", "false")], [("thing.missing", "7")]):
+        flt = parse_filter(args)
+        where, params = compile_filter(flt)
+        total = sql(store, f"SELECT count(*) FROM events WHERE {where}", params)[0][0]
+        assert reads.count(store, flt) == total and reads.count(store, flt, up_to=2) == min(total, 2), args
+        for limit, before, since, oldest_first in ((2, None, None, False), (3, None, None, True), (50, None, None,
+                                                   False), (2, rows[-2], None, False), (2, None, rows[3], True),
+                                                  (4, rows[-5], rows[2], False)):
+            bounds = "".join([f" AND id < {before}" if before else "", f" AND id > {since}" if since else ""])
+            order = "ASC" if oldest_first else "DESC"
+            expected = [r[0] for r in sql(store, f"SELECT id FROM events WHERE ({where}){bounds} ORDER BY id {order} "
+                                                 "LIMIT ?", [*params, limit])]
+            page = reads.summaries(store, flt, limit, before=before, since=since, oldest_first=oldest_first)
+            assert [s.id for s in page] == expected, (args, limit, before, since, oldest_first)

@@ -401,13 +401,24 @@ def row_ids(flt: Filter) -> Where | None:
         if clause.entity == "unstruct":
             return "(SELECT n.event_row FROM entities n WHERE n.kind = 'unstruct')", []
         return "(SELECT n.event_row FROM entities n WHERE n.name = ?)", [clause.entity]
+    if (lookup := value_lookup(flt)) is not None:
+        return read_indexes.rows_with_values(*lookup)
+    return None
+
+
+def value_lookup(flt: Filter) -> tuple[str, list[Any], str, list[tuple[str, Any]]] | None:
+    """Return what the value index answers a one-clause entity-field equality or `in` with: the scope of its paths
+    (over entity_paths `p`), the scope's parameters, the path's skeleton and the (kind, value) pairs; else None."""
+    if len(flt.clauses) != 1:
+        return None
+    clause = flt.clauses[0]
     if isinstance(clause, Condition) and isinstance(clause.target, EntityField) and clause.op in ("exact", "in"):
         field = _EntityField(clause.target.entity, clause.target.path)
         values = (clause.value,) if clause.op == "exact" else tuple(clause.value)
         if field.skeleton is None or not values:
             return None
         pairs = list(dict.fromkeys(pair for value in values for pair in _value_pairs(value)))
-        return read_indexes.rows_with_values(field.paths_scope, field.paths_params, field.skeleton, pairs)
+        return field.paths_scope, field.paths_params, field.skeleton, pairs
     return None
 
 

@@ -90,15 +90,11 @@ def create_value_index(conn: sqlite3.Connection) -> None:
 
 
 def create_counts(conn: sqlite3.Connection) -> None:
-    """Create the kept counts and the triggers on `events` that keep them, if missing."""
+    """Create the kept counts and the trigger on `events` that keeps them on updates, if missing (inserted rows are
+    counted by count_rows_after)."""
     conn.execute("CREATE TABLE IF NOT EXISTS event_counts (grouping TEXT NOT NULL, value NOT NULL, "
                  "total INTEGER NOT NULL, valid INTEGER NOT NULL, unverified INTEGER NOT NULL, "
                  "PRIMARY KEY (grouping, value)) WITHOUT ROWID")
-    conn.execute(f"""
-        CREATE TRIGGER IF NOT EXISTS event_counts_insert AFTER INSERT ON events BEGIN
-            INSERT INTO event_counts (grouping, value, total, valid, unverified) VALUES {_count_rows("NEW", "")}
-                {_UPSERT};
-        END""")
     columns = sorted({"valid", "unverified", "se_action", "event_name", "event", "app_id", "schema",
                       "collector_tstamp"})
     conn.execute(f"""
@@ -193,6 +189,30 @@ def path_skeleton(steps: tuple[str | int, ...]) -> str | None:
         else:
             value = {step: value}
     return json.dumps(value)
+
+
+# Lookups (path x value pairs) a count is merged from; beyond it, the DISTINCT over all matches counts.
+MAX_LOOKUPS = 16
+
+
+def paths_sql(scope: str, scope_params: list[Any], skeleton: str) -> tuple[str, list[Any]]:
+    """Return the SELECT of the ids of the paths in `scope` (over entity_paths `p`) at the skeleton's path."""
+    return (f"SELECT p.id FROM entity_paths p WHERE {scope} AND "
+            "p.path = (SELECT fullkey FROM json_tree(?) WHERE type = 'true')", [*scope_params, skeleton])
+
+
+def merged_rows(path_ids: list[int], pairs: list[tuple[str, Any]], limit: int | None) -> tuple[str, list[Any]] | None:
+    """Return the SELECT of the newest `limit` (None: all) distinct event rows having one of the paths with one of
+    the (kind, value) pairs. Each lookup reads its index range in row order and SQLite merges them (a compound
+    SELECT's ORDER BY), stopping at `limit`: a capped count costs the same at any size, where a DISTINCT over every
+    match grew with the database. None beyond MAX_LOOKUPS lookups, or for a value SQLite cannot bind."""
+    if not 0 < len(path_ids) * len(pairs) <= MAX_LOOKUPS or any(
+            isinstance(v, int) and not -2**63 <= v < 2**63 for _, v in pairs):
+        return None
+    arms = " UNION ".join(["SELECT event_row FROM entity_values WHERE path_id = ? AND kind = ? AND value = ?"]
+                          * (len(path_ids) * len(pairs)))
+    params = [value for path_id in path_ids for kind, v in pairs for value in (path_id, kind, v)]
+    return f"{arms} ORDER BY event_row DESC LIMIT ?", [*params, -1 if limit is None else limit]
 
 
 def rows_with_values(scope: str, scope_params: list[Any], skeleton: str, pairs: list[tuple[str, Any]]) -> tuple[

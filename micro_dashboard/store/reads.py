@@ -12,7 +12,7 @@ from typing import Any
 from ..filters import Column, EntityField, Filter, Param, Target
 from ..paths import MISSING, walk
 from . import Store, StoredEvent, Summary, read_indexes
-from .filter_sql import Where, compile_filter, row_ids, sqlite_json_path
+from .filter_sql import Where, compile_filter, row_ids, sqlite_json_path, value_lookup
 from .models import SUMMARY_COLUMNS
 from .packing import unpack_json
 from .rows import dumps
@@ -49,11 +49,28 @@ def summaries(store: Store, flt: Filter, limit: int, before: int | None = None, 
     return [Summary.from_row(r) for r in found]
 
 
+def _merged_from_value_index(store: Store, flt: Filter, limit: int | None) -> Where | None:
+    """Return the SELECT of the first `limit` rows of an entity-field equality, merged from the value index's
+    lookups (read_indexes.page_of_rows), or None for another filter.
+
+    Used to count: the DISTINCT over every lookup's rows read them all (6.6 ms to cap a common value at 10,001 on a
+    million events, 0.8 this way). A page is faster through row_ids (0.5 against 1.4 ms): SQLite stops early there."""
+    if (lookup := value_lookup(flt)) is None:
+        return None
+    scope, scope_params, skeleton, pairs = lookup
+    path_ids = [r[0] for r in store._query(*read_indexes.paths_sql(scope, scope_params, skeleton))]
+    if not path_ids:
+        return "SELECT NULL WHERE 0", []
+    return read_indexes.merged_rows(path_ids, pairs, limit)
+
+
 def count(store: Store, flt: Filter, up_to: int | None = None) -> int:
     """Count the matching rows, stopping after `up_to` of them if given (a list's total need not be exact)."""
     if not flt.clauses and not store.readonly:  # everything: the count the writes keep
         total = store.totals()["total"]
         return total if up_to is None else min(total, up_to)
+    if (merged := _merged_from_value_index(store, flt, up_to)) is not None:  # read from the value index alone
+        return store._query(f"SELECT count(*) FROM ({merged[0]})", merged[1])[0][0]
     if (rows := row_ids(flt)) is not None:  # read from the entities' indexes alone
         sql, params = rows
         capped = ("LIMIT ?", [up_to]) if up_to is not None else ("", [])
