@@ -267,9 +267,6 @@ class Store:
         def write(conn: sqlite3.Connection) -> Written:
             if not conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
                 return Written("redecoded", ([], []))
-            # Its entities are replaced: their values leave the index (the new ones enter it as they are inserted).
-            read_indexes.forget_entities(conn, "n.event_row IN (SELECT id FROM events WHERE request_id = ?)",
-                                         (request.id,))
             newest = rows.newest_row(conn)
             replaced = rows.replace_outcome(conn, request.id, request.received_at, outcome)
             read_indexes.count_rows_after(conn, newest)  # the rows it added (its updates count themselves)

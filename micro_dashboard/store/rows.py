@@ -120,6 +120,9 @@ def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Eve
     encoded = encode(event)
     conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
                  (*encoded.values, row))
+    # Its entities are replaced: their values leave the index (the new ones enter it with them). A row the new
+    # outcome has no event for keeps its entities, and their values.
+    read_indexes.forget_entities(conn, "n.event_row = ?", (row,))
     conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
     conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
     _insert_parts(conn, request_id, row, encoded)
