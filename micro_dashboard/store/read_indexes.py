@@ -21,6 +21,7 @@ import math
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 # How a leaf's value is kept: `t` text, `n` a JSON number, `b` a JSON boolean (as the text true/false), and `c` the
@@ -67,44 +68,42 @@ _SHORT_INTEGER = re.compile(r"([+-]?)([0-9]{1,15})(?![0-9.eE])")
 _MAX_DEPTH = 100  # deeper data is left to the SQL (json.loads would not give much deeper data anyway)
 
 
-class _Unsure(Exception):
-    """The data holds something whose leaf Python cannot be sure to name or value as SQLite would."""
-
-
-class _SQLiteSays:
-    """What this process's SQLite makes of a key or a number text, asked once on a private in-memory connection
-    (per thread) and remembered: how json_tree quotes a key in a path, how it and CAST read a number."""
-
-    LIMIT = 10_000  # remembered answers (keys and texts repeat; a flood of distinct ones only costs the asking)
-
-    def __init__(self) -> None:
-        self.local = threading.local()
-        self.answers: dict[tuple[str, str], Any] = {}
-
-    def __call__(self, sql: str, text: str) -> Any:
-        """Return SQLite's one value of `sql` with the parameter `text`."""
-        answer = self.answers.get((sql, text), self)
-        if answer is self:
-            conn = getattr(self.local, "conn", None)
-            if conn is None:
-                conn = self.local.conn = sqlite3.connect(":memory:")
-            answer = conn.execute(sql, (text,)).fetchone()[0]
-            if len(self.answers) >= self.LIMIT:
-                self.answers.clear()
-            self.answers[(sql, text)] = answer
-        return answer
-
-
-_sqlite_says = _SQLiteSays()
-# json_tree names a key {"k": ...} as $ + this step; the same step follows any path (a fullkey is its parent's
-# fullkey and a step). 3.40 writes `.k` for ASCII letters then letters and digits, else `."k"` as escaped in the JSON.
-_KEY_STEP = "SELECT substr(fullkey, 2) FROM json_tree(?) WHERE type = 'null'"
-_JSON_NUMBER = "SELECT json_extract(?, '$')"  # json_tree's atom of a number as written
-_CAST_REAL = "SELECT CAST(? AS REAL)"
+_private = threading.local()  # a private in-memory connection per thread, for _SQLiteSays
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as rows.dumps stores entity data
+
+
+class _SQLiteSays:
+    """What this process's SQLite makes of a text (how json_tree quotes a key in a path, how it and CAST read a
+    number), asked once on a private in-memory connection and remembered, so the answer is SQLite's own."""
+
+    LIMIT = 10_000  # remembered answers (keys and numbers repeat; a flood of distinct ones only costs the asking)
+
+    def __init__(self, sql: str, written: Callable[[str], str] = str) -> None:
+        self.sql, self.written = sql, written  # `written`: the parameter SQLite is given for a remembered text
+        self.answers: dict[str, Any] = {}
+
+    def __call__(self, text: str) -> Any:
+        """Return SQLite's value of the query for this text."""
+        answer = self.answers.get(text, self)
+        if answer is self:
+            conn = getattr(_private, "conn", None)
+            if conn is None:
+                conn = _private.conn = sqlite3.connect(":memory:")
+            answer = conn.execute(self.sql, (self.written(text),)).fetchone()[0]
+            if len(self.answers) >= self.LIMIT:
+                self.answers.clear()
+            self.answers[text] = answer
+        return answer
+
+
+# json_tree names a key {"k": ...} as $ + this step; the same step follows any path (a fullkey is its parent's
+# fullkey and a step). 3.40 writes `.k` for ASCII letters then letters and digits, else `."k"` as escaped in the JSON.
+_key_step = _SQLiteSays("SELECT substr(fullkey, 2) FROM json_tree(?) WHERE type = 'null'", lambda k: _dumps({k: None}))
+_json_number = _SQLiteSays("SELECT json_extract(?, '$')")  # json_tree's atom of a number as written
+_cast = _SQLiteSays("SELECT CAST(? AS REAL)")
 
 
 def _cast_real(text: str) -> float:
@@ -113,51 +112,45 @@ def _cast_real(text: str) -> float:
     if short:
         number = float(short[2])
         return -number if short[1] == "-" else number  # "-0" is -0.0 for SQLite too
-    return _sqlite_says(_CAST_REAL, text)
-
-
-def _walk(value: Any, path: str, found: list[Leaf], depth: int) -> None:
-    kind = type(value)
-    if kind is str:
-        if "\x00" in value:  # json_tree's atom of a text ends at an escaped NUL (3.40)
-            raise _Unsure
-        found.append((path, TEXT, value))
-        if _NUMERIC.fullmatch(value):
-            found.append((path, NUMERIC_TEXT, _cast_real(value)))
-    elif kind is bool:
-        found.append((path, BOOLEAN, "true" if value else "false"))
-    elif kind is int:
-        found.append((path, NUMBER, value if _INT64[0] <= value <= _INT64[1] else _sqlite_says(_JSON_NUMBER,
-                                                                                                 str(value))))
-    elif kind is float:
-        if not math.isfinite(value):  # written NaN or Infinity: not JSON, json_valid says no
-            raise _Unsure
-        found.append((path, NUMBER, value if value.is_integer() and abs(value) < _EXACT_FLOAT else _sqlite_says(
-            _JSON_NUMBER, repr(value))))
-    elif kind is dict:
-        if depth >= _MAX_DEPTH:
-            raise _Unsure
-        for key, item in value.items():
-            if type(key) is not str:  # json.dumps would write it as some text, maybe twice
-                raise _Unsure
-            _walk(item, path + _sqlite_says(_KEY_STEP, _dumps({key: None})), found, depth + 1)
-    elif kind is list or kind is tuple:
-        if depth >= _MAX_DEPTH:
-            raise _Unsure
-        for index, item in enumerate(value):
-            _walk(item, f"{path}[{index}]", found, depth + 1)
-    elif value is not None:
-        raise _Unsure
+    return _cast(text)
 
 
 def leaves(data: Any) -> list[Leaf] | None:
     """Return the leaves leaves_sql finds in the JSON rows.dumps writes of `data` (its paths, kinds and values as
     SQLite names and stores them), or None when Python cannot be sure to match it (add_values then runs the SQL)."""
     found: list[Leaf] = []
-    try:
-        _walk(data, "$", found, 0)
-    except _Unsure:
-        return None
+    todo: list[tuple[str, Any, int]] = [("$", data, 0)]  # (path, value, depth), walked without recursion
+    while todo:
+        path, value, depth = todo.pop()
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:  # json_tree's atom of a text ends at an escaped NUL (3.40)
+                return None
+            found.append((path, TEXT, value))
+            if _NUMERIC.fullmatch(value):
+                found.append((path, NUMERIC_TEXT, _cast_real(value)))
+        elif kind is int:
+            found.append((path, NUMBER, value if _INT64[0] <= value <= _INT64[1] else _json_number(str(value))))
+        elif kind is dict:
+            if depth >= _MAX_DEPTH:
+                return None
+            for key, item in value.items():
+                if type(key) is not str:  # json.dumps would write it as some text, maybe twice
+                    return None
+                todo.append((path + _key_step(key), item, depth + 1))
+        elif kind is bool:
+            found.append((path, BOOLEAN, "true" if value else "false"))
+        elif kind is float:
+            if not math.isfinite(value):  # written NaN or Infinity: not JSON, json_valid says no
+                return None
+            found.append((path, NUMBER, value if value.is_integer() and abs(value) < _EXACT_FLOAT else _json_number(
+                repr(value))))
+        elif kind is list or kind is tuple:
+            if depth >= _MAX_DEPTH:
+                return None
+            todo += [(f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value)]
+        elif value is not None:  # not JSON: json.dumps would fail or write what Python cannot foresee
+            return None
     return found
 
 
