@@ -246,7 +246,10 @@ def test_a_rolled_back_write_leaves_no_remembered_path_behind(store: Store) -> N
         return Written("decoded", [])
 
     def succeeding(conn: sqlite3.Connection) -> Written:
-        return Written("decoded", rows.insert_outcome(conn, request.id, request.received_at, ingest(payload)))
+        newest = rows.newest_row(conn)
+        stored = rows.insert_outcome(conn, request.id, request.received_at, ingest(payload))
+        read_indexes.count_rows_after(conn, newest)  # as save_decoded does
+        return Written("decoded", stored)
 
     def submit(write: Any) -> None:
         try:
@@ -287,7 +290,7 @@ def test_another_process_resetting_the_database_leaves_no_remembered_path_behind
         first.close()
 
 
-# The trigger that filled entity_values before schema step 8, as step 5 created it.
+# The trigger that filled entity_values before schema step 10, as step 5 created it.
 OLD_TRIGGER = f"""
     CREATE TRIGGER entity_values_insert AFTER INSERT ON entities WHEN json_valid(NEW.data) BEGIN
         INSERT OR IGNORE INTO entity_paths (name, path, unstruct) SELECT NEW.name, fullkey, NEW.kind = 'unstruct'
@@ -313,9 +316,9 @@ def test_a_new_and_an_upgraded_database_fill_entity_values_without_a_trigger(tmp
     assert entity_triggers(fresh) == []
 
     upgraded = str(tmp_path / "upgraded.db")
-    with monkeypatch.context() as patched:  # a database of the release before step 8, its trigger filling values
-        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
-        patched.setattr(schema, "VERSION", 7)
+    with monkeypatch.context() as patched:  # a database of the release before step 10, its trigger filling values
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:9])
+        patched.setattr(schema, "VERSION", 9)
         Store(upgraded).close()
         conn = sqlite3.connect(upgraded)
         conn.execute(OLD_TRIGGER)
