@@ -48,7 +48,6 @@ def leaves_sql(data: str, name: str, kind: str, row: str, source: str = "", wher
         f"AND p.name = {name} AND p.path = t.fullkey AND p.unstruct = ({kind} = 'unstruct')")
 
 
-
 def _paths_sql(where: str) -> str:
     """Return the INSERT interning the leaf paths of the entities `entities n` matching `where` (json_tree's)."""
     return ("INSERT OR IGNORE INTO entity_paths (name, path, unstruct) SELECT DISTINCT n.name, t.fullkey, "
@@ -66,8 +65,6 @@ _NUMERIC = re.compile(r"[0-9.eE+-]*[0-9][0-9.eE+-]*")  # _NUMERIC_TEXT's GLOB
 # A numeric text whose CAST reads an integer of at most 15 digits and stops there: exact in any double arithmetic.
 _SHORT_INTEGER = re.compile(r"([+-]?)([0-9]{1,15})(?![0-9.eE])")
 _MAX_DEPTH = 100  # deeper data is left to the SQL (json.loads would not give much deeper data anyway)
-
-
 _private = threading.local()  # a private in-memory connection per thread, for _SQLiteSays
 
 
@@ -242,6 +239,7 @@ def add_values(conn: sqlite3.Connection, row: int, entities: list[EntityLeaves])
     # OR IGNORE: two entities of one name in one event may hold the same value at the same path
     conn.executemany("INSERT OR IGNORE INTO entity_values (path_id, kind, value, event_row) VALUES (?, ?, ?, ?)",
                      values)
+
 
 # Groupings of event_counts -> the SQL of the value an events row (`r`: NEW, OLD or a table) counts under.
 GROUPINGS = {
