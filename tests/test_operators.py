@@ -71,8 +71,9 @@ def selected(flt_pairs: list[tuple[str, str]], actuals: list[object]) -> list[bo
     for row, actual in enumerate(actuals, start=1):
         data = {} if actual is MISSING else {"v": actual}
         db.execute("INSERT INTO events (id, parameters) VALUES (?, '{}')", (row,))
-        db.execute("INSERT INTO entities VALUES (?, 'context', 'gitlab_standard', ?)",
-                   (row, json.dumps(data, ensure_ascii=False)))
+        text = json.dumps(data, ensure_ascii=False)
+        db.execute("INSERT INTO entities VALUES (?, 'context', 'gitlab_standard', ?)", (row, text))
+        read_indexes.add_values(db, row, [("gitlab_standard", "context", text, read_indexes.leaves(data))])
     sql, params = compile_filter(parse_args(flt_pairs))
     hits = {r for (r,) in db.execute(f"SELECT id FROM events WHERE {sql}", params)}
     return [row in hits for row in range(1, len(actuals) + 1)]

@@ -109,7 +109,7 @@ class Store:
             self._writer = self._group = None
             return
         try:
-            self._writer = self._connect()
+            self._writer = self._connect(read_indexes.WriterConnection)
             self._open_checked()
         except (sqlite3.Error, schema.UnusableDatabase, OSError) as exc:
             raise UnusableDatabase(why_unusable(path, exc)) from exc
@@ -117,7 +117,8 @@ class Store:
         self.decoded_through = self._writer.execute("SELECT decoded_through FROM pipeline").fetchone()[0]
         # Micro's totals, counted once and then kept by the writer thread, so no read or push counts the table.
         self._counts = self._count_rows(self._writer)
-        self._group = GroupWriter(self._writer, self._write_lock, self._after_commit)
+        self._group = GroupWriter(self._writer, self._write_lock, self._after_commit,
+                                  self._writer.path_ids.rolled_back)
 
     def _open_checked(self) -> None:
         """Check the file (SQLite, undamaged, ours, writable), then set it up and migrate it.
@@ -163,11 +164,11 @@ class Store:
         finally:
             conn.close()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, factory: type[sqlite3.Connection] = sqlite3.Connection) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, so a request's rows commit together.
         target, uri = (f"file:{Path(self.path).absolute()}?mode=ro", True) if self.readonly else (self.path, False)
         conn = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None,
-                               timeout=BUSY_TIMEOUT_SECONDS)
+                               timeout=BUSY_TIMEOUT_SECONDS, factory=factory)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode, and fast
         packing.register(conn)  # SQL reads the packed columns through unpack()
@@ -266,9 +267,6 @@ class Store:
         def write(conn: sqlite3.Connection) -> Written:
             if not conn.execute("SELECT 1 FROM requests WHERE id = ?", (request.id,)).fetchone():
                 return Written("redecoded", ([], []))
-            # Its entities are replaced: their values leave the index (the new ones enter it as they are inserted).
-            read_indexes.forget_entities(conn, "n.event_row IN (SELECT id FROM events WHERE request_id = ?)",
-                                         (request.id,))
             newest = rows.newest_row(conn)
             replaced = rows.replace_outcome(conn, request.id, request.received_at, outcome)
             read_indexes.count_rows_after(conn, newest)  # the rows it added (its updates count themselves)
@@ -296,6 +294,7 @@ class Store:
             "SELECT DISTINCT schema FROM entities WHERE status = 'unverified'")]
 
     def _after_commit(self, jobs: list[Job]) -> None:
+        self._writer.path_ids.committed()
         done: list[Written] = [job.result for job in jobs]
         requests = [w.value for w in done if w.kind == "request"] + [max(w.value) for w in done
                                                                      if w.kind == "requests" and w.value]

@@ -10,7 +10,7 @@ from typing import Any
 from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
-from . import free_text
+from . import free_text, read_indexes
 from .models import SUMMARY_COLUMNS, Summary
 from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json
 
@@ -89,14 +89,15 @@ class Encoded:
 
     values: tuple[Any, ...]
     entities: list[tuple[Any, ...]]  # without the event row's id
+    leaves: list[read_indexes.EntityLeaves]  # the entities' leaves, for entity_values
     failures: list[tuple[Any, ...]]  # without the request's and the event row's ids
     summary: tuple[Any, ...]  # without the event row's id
 
 
 def encode(event: Event) -> Encoded:
     """Serialise and pack an event's rows."""
-    return Encoded(_event_values(event), _entity_values(event), _failure_values(event.failures),
-                   _summary_values(event))
+    entities, leaves = _entity_values(event)
+    return Encoded(_event_values(event), entities, leaves, _failure_values(event.failures), _summary_values(event))
 
 
 def encode_outcome(outcome: Outcome) -> list[Encoded]:
@@ -119,6 +120,9 @@ def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Eve
     encoded = encode(event)
     conn.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_VALUES)} WHERE id = ?",
                  (*encoded.values, row))
+    # Its entities are replaced: their values leave the index (the new ones enter it with them). A row the new
+    # outcome has no event for keeps its entities, and their values.
+    read_indexes.forget_entities(conn, "n.event_row = ?", (row,))
     conn.execute("DELETE FROM entities WHERE event_row = ?", (row,))
     conn.execute("DELETE FROM failures WHERE event_row = ?", (row,))
     _insert_parts(conn, request_id, row, encoded)
@@ -126,9 +130,15 @@ def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Eve
     return Summary(row, *encoded.summary)
 
 
-def _entity_values(event: Event) -> list[tuple[Any, ...]]:
-    return [(e.kind, e.position, e.schema, *e.schema[len("iglu:"):].split("/"), dumps(e.data), e.status, e.note)
-            for e in event.entities]
+def _entity_values(event: Event) -> tuple[list[tuple[Any, ...]], list[read_indexes.EntityLeaves]]:
+    """Return the entities' rows and their leaves (computed here, outside the writer thread)."""
+    values, leaves = [], []
+    for e in event.entities:
+        parts = e.schema[len("iglu:"):].split("/")  # vendor, name, format, version
+        data = dumps(e.data)
+        values.append((e.kind, e.position, e.schema, *parts, data, e.status, e.note))
+        leaves.append((parts[1] if len(parts) > 1 else None, e.kind, data, read_indexes.leaves(e.data)))
+    return values, leaves
 
 
 def _failure_values(failures: list[Failure]) -> list[tuple[Any, ...]]:
@@ -139,6 +149,7 @@ def _insert_parts(conn: sqlite3.Connection, request_id: int, row: int, encoded: 
     conn.executemany(
         "INSERT INTO entities (event_row, kind, position, schema, vendor, name, format, version, data, status, "
         "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(row, *values) for values in encoded.entities])
+    read_indexes.add_values(conn, row, encoded.leaves)
     conn.executemany("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
                      [(request_id, row, *values) for values in encoded.failures])
 

@@ -191,11 +191,19 @@ def _step_9_counted_per_write(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TRIGGER IF EXISTS event_counts_insert")
 
 
+def _step_10_values_written_by_the_writes(conn: sqlite3.Connection) -> None:
+    """entity_values is filled by the writes (read_indexes.add_values, from leaves computed before the write
+    transaction) instead of the trigger step 5 made, which ran json_tree twice per entity in the one writer thread
+    every write waits for. What it holds is the same, so it stays as it is."""
+    conn.execute("DROP TRIGGER IF EXISTS entity_values_insert")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_step_1_tables, _step_2_decoded_after_commit,
                                                           _step_3_free_text_index, _step_4_packed,
                                                           _step_5_read_indexes, _step_6_invalid_by_app,
                                                           _step_7_event_json_packed, _step_8_free_text_behind,
-                                                          _step_9_counted_per_write]
+                                                          _step_9_counted_per_write,
+                                                          _step_10_values_written_by_the_writes]
 VERSION = len(MIGRATIONS)
 
 

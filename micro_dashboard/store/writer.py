@@ -38,8 +38,10 @@ class GroupWriter:
     """Runs writes on one connection in one thread; under load, many requests share one commit."""
 
     def __init__(self, conn: sqlite3.Connection, lock: threading.Lock,
-                 after_commit: Callable[[list[Job]], None]):
-        self.conn, self.lock, self.after_commit = conn, lock, after_commit
+                 after_commit: Callable[[list[Job]], None], rolled_back: Callable[[], None] = lambda: None):
+        """`after_commit` gets the jobs a commit stored; `rolled_back` is told of every rollback (of a job's
+        savepoint or of the transaction), before the next job runs."""
+        self.conn, self.lock, self.after_commit, self.rolled_back = conn, lock, after_commit, rolled_back
         self.queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="micro-dashboard-writer", daemon=True)
         self.thread.start()
@@ -94,6 +96,7 @@ class GroupWriter:
             log.exception("commit of %d writes failed", len(batch))
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
+            self.rolled_back()
             for job in batch:
                 job.error = job.error or exc
         committed = [job for job in batch if job.error is None]
@@ -112,6 +115,7 @@ class GroupWriter:
         except Exception as exc:
             self.conn.execute("ROLLBACK TO job")
             self.conn.execute("RELEASE job")
+            self.rolled_back()
             job.error = exc
 
     def _run_alone(self, job: Job) -> None:
@@ -121,4 +125,5 @@ class GroupWriter:
             job.error = exc
             if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
                 self.conn.execute("ROLLBACK")
+            self.rolled_back()
             self.conn.execute("BEGIN IMMEDIATE")
