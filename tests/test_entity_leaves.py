@@ -1,4 +1,4 @@
-"""The entity leaves computed in Python (read_indexes.leaves) are exactly the rows SQLite's leaves_sql finds, and the
+"""The entity leaves computed in Python (entity_leaves.leaves) are exactly the rows SQLite's leaves_sql finds, and the
 store's writes keep entity_values equal to leaves_sql over every stored entity (inserts, re-decoding, deletes,
 retention, resets, rollbacks, another process's reset, an upgraded database)."""
 
@@ -20,7 +20,7 @@ from support import CONTEXTS, GITLAB_STANDARD, PAYLOAD_DATA, sql
 
 from micro_dashboard.filters import parse_args
 from micro_dashboard.pipeline import RawPayload, ingest
-from micro_dashboard.store import Store, Written, read_indexes, reads, rows, schema
+from micro_dashboard.store import Store, Written, entity_leaves, read_indexes, reads, rows, schema
 
 THING = "iglu:com.acme/thing/jsonschema/1-0-0"
 # Keys json_tree quotes (or not) in a path, and texts CAST reads as numbers in every way it can.
@@ -68,7 +68,7 @@ def entities_db() -> sqlite3.Connection:
 
 def sql_leaves(conn: sqlite3.Connection, where: str = "1") -> set[tuple[Any, ...]]:
     """Return what leaves_sql finds in the stored entities, with each path interned beforehand, by path."""
-    conn.execute(read_indexes._paths_sql(where))
+    conn.execute(read_indexes.paths_of_entities_sql(where))
     paths = dict(conn.execute("SELECT id, path FROM entity_paths"))
     found = conn.execute(read_indexes.leaves_sql("n.data", "n.name", "n.kind", "n.event_row", "entities n CROSS JOIN",
                                                  f"json_valid(n.data) AND {where}"))
@@ -88,11 +88,11 @@ def test_python_leaves_are_the_rows_sqlite_finds_or_declined_and_then_found_by_s
     text = rows.dumps(data)
     conn.execute("INSERT INTO entities (event_row, kind, name, data) VALUES (1, ?, 'thing', ?)", (kind, text))
     expected = sql_leaves(conn)
-    found = read_indexes.leaves(data)
+    found = entity_leaves.leaves(data)
     assert (found is None) == unsure(data)
     if found is not None:
         assert {(path, leaf_kind, *exactly(value), 1) for path, leaf_kind, value in found} == expected
-    read_indexes.add_values(conn, 1, [("thing", kind, text, found)])
+    entity_leaves.add_values(conn, 1, [("thing", kind, text, found)])
     assert stored_values(conn) == expected
 
 
@@ -106,7 +106,7 @@ def test_odd_keys_and_numbers_are_named_and_valued_as_sqlite_does(data: Any) -> 
     conn = entities_db()
     conn.execute("INSERT INTO entities (event_row, kind, name, data) VALUES (1, 'context', 'thing', ?)",
                  (rows.dumps(data),))
-    found = read_indexes.leaves(data)
+    found = entity_leaves.leaves(data)
     assert found is not None  # none of these is left to SQL
     assert {(path, kind, *exactly(value), 1) for path, kind, value in found} == sql_leaves(conn)
 
@@ -118,11 +118,11 @@ def test_what_python_cannot_be_sure_of_is_left_to_the_sql(data: Any) -> None:
     try:
         text = rows.dumps(data)
     except TypeError:  # bytes are no JSON: no entity holds them, leaves() still declines them
-        assert read_indexes.leaves(data) is None
+        assert entity_leaves.leaves(data) is None
         return
     conn.execute("INSERT INTO entities (event_row, kind, name, data) VALUES (1, 'context', 'thing', ?)", (text,))
-    assert read_indexes.leaves(data) is None
-    read_indexes.add_values(conn, 1, [("thing", "context", text, None)])
+    assert entity_leaves.leaves(data) is None
+    entity_leaves.add_values(conn, 1, [("thing", "context", text, None)])
     assert stored_values(conn) == sql_leaves(conn)
 
 

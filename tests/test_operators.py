@@ -13,7 +13,7 @@ from micro_dashboard.api.openapi import document
 from micro_dashboard.filters import parse_args
 from micro_dashboard.operators import OPERATORS, split_operator
 from micro_dashboard.paths import MISSING
-from micro_dashboard.store import read_indexes
+from micro_dashboard.store import entity_leaves, read_indexes
 from micro_dashboard.store.filter_sql import compile_filter
 from micro_dashboard.testing.matching import api_filters, compare, expectations
 
@@ -73,7 +73,7 @@ def selected(flt_pairs: list[tuple[str, str]], actuals: list[object]) -> list[bo
         db.execute("INSERT INTO events (id, parameters) VALUES (?, '{}')", (row,))
         text = json.dumps(data, ensure_ascii=False)
         db.execute("INSERT INTO entities VALUES (?, 'context', 'gitlab_standard', ?)", (row, text))
-        read_indexes.add_values(db, row, [("gitlab_standard", "context", text, read_indexes.leaves(data))])
+        entity_leaves.add_values(db, row, [("gitlab_standard", "context", text, entity_leaves.leaves(data))])
     sql, params = compile_filter(parse_args(flt_pairs))
     hits = {r for (r,) in db.execute(f"SELECT id FROM events WHERE {sql}", params)}
     return [row in hits for row in range(1, len(actuals) + 1)]

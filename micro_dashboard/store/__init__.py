@@ -18,7 +18,7 @@ from typing import Any
 
 from ..filters import Filter
 from ..pipeline import Outcome, RawPayload
-from . import free_text, packing, read_indexes, rows, schema
+from . import entity_leaves, free_text, packing, read_indexes, rows, schema
 from .filter_sql import compile_filter
 from .models import (
     EVENT_COLUMNS,
@@ -109,7 +109,7 @@ class Store:
             self._writer = self._group = None
             return
         try:
-            self._writer = self._connect(read_indexes.WriterConnection)
+            self._writer = self._connect(entity_leaves.WriterConnection)
             self._open_checked()
         except (sqlite3.Error, schema.UnusableDatabase, OSError) as exc:
             raise UnusableDatabase(why_unusable(path, exc)) from exc

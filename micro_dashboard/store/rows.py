@@ -10,7 +10,7 @@ from typing import Any
 from ..columns import GITLAB_SUMMARY, PROMOTED, SUMMARY_PROMOTED
 from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
-from . import free_text, read_indexes
+from . import entity_leaves, free_text, read_indexes
 from .models import SUMMARY_COLUMNS, Summary
 from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json
 
@@ -89,7 +89,7 @@ class Encoded:
 
     values: tuple[Any, ...]
     entities: list[tuple[Any, ...]]  # without the event row's id
-    leaves: list[read_indexes.EntityLeaves]  # the entities' leaves, for entity_values
+    leaves: list[entity_leaves.EntityLeaves]  # the entities' leaves, for entity_values
     failures: list[tuple[Any, ...]]  # without the request's and the event row's ids
     summary: tuple[Any, ...]  # without the event row's id
 
@@ -130,14 +130,14 @@ def update_event(conn: sqlite3.Connection, row: int, request_id: int, event: Eve
     return Summary(row, *encoded.summary)
 
 
-def _entity_values(event: Event) -> tuple[list[tuple[Any, ...]], list[read_indexes.EntityLeaves]]:
+def _entity_values(event: Event) -> tuple[list[tuple[Any, ...]], list[entity_leaves.EntityLeaves]]:
     """Return the entities' rows and their leaves (computed here, outside the writer thread)."""
     values, leaves = [], []
     for e in event.entities:
         parts = e.schema[len("iglu:"):].split("/")  # vendor, name, format, version
         data = dumps(e.data)
         values.append((e.kind, e.position, e.schema, *parts, data, e.status, e.note))
-        leaves.append((parts[1] if len(parts) > 1 else None, e.kind, data, read_indexes.leaves(e.data)))
+        leaves.append((parts[1] if len(parts) > 1 else None, e.kind, data, entity_leaves.leaves(e.data)))
     return values, leaves
 
 
@@ -149,7 +149,7 @@ def _insert_parts(conn: sqlite3.Connection, request_id: int, row: int, encoded: 
     conn.executemany(
         "INSERT INTO entities (event_row, kind, position, schema, vendor, name, format, version, data, status, "
         "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(row, *values) for values in encoded.entities])
-    read_indexes.add_values(conn, row, encoded.leaves)
+    entity_leaves.add_values(conn, row, encoded.leaves)
     conn.executemany("INSERT INTO failures (request_id, event_row, type, bad_row, problems) VALUES (?, ?, ?, ?, ?)",
                      [(request_id, row, *values) for values in encoded.failures])
 

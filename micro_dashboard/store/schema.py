@@ -192,7 +192,7 @@ def _step_9_counted_per_write(conn: sqlite3.Connection) -> None:
 
 
 def _step_10_values_written_by_the_writes(conn: sqlite3.Connection) -> None:
-    """entity_values is filled by the writes (read_indexes.add_values, from leaves computed before the write
+    """entity_values is filled by the writes (entity_leaves.add_values, from leaves computed before the write
     transaction) instead of the trigger step 5 made, which ran json_tree twice per entity in the one writer thread
     every write waits for. What it holds is the same, so it stays as it is."""
     conn.execute("DROP TRIGGER IF EXISTS entity_values_insert")
