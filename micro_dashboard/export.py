@@ -11,7 +11,7 @@ import click
 
 from .filters import Filter, FilterError, parse_args
 from .pipeline.fields import expand_json_form, to_tsv_line
-from .store import Store
+from .store import Store, UnusableDatabase
 from .store.reads import export_fields
 
 FORMATS = ("ndjson", "tsv")
@@ -63,7 +63,10 @@ def export_command(db: str | None, fmt: str, filters: tuple[str, ...], search: s
     path = db or Settings.load().db
     if not Path(path).is_file():
         raise click.ClickException(f"no database at {path}: pass --db with the file `serve` writes to")
-    store = Store(path, readonly=True)  # the dashboard may be writing it right now
+    try:
+        store = Store(path, readonly=True)  # the dashboard may be writing it right now
+    except UnusableDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         if pending := store.undecoded_count():
             click.echo(f"note: {pending} received requests are not decoded yet and are not in this export "

@@ -84,6 +84,17 @@ def why_unusable(path: str, exc: BaseException) -> str:
     return f"cannot use {path}: {text}; pass --db with another file"
 
 
+def why_unreadable(path: str, version: int) -> str:
+    """Say in one sentence why a database cannot be read as it is (without upgrading it), and the fix."""
+    if version == 0:
+        return f"cannot read {path}: it holds no micro-dashboard data yet"
+    if version > schema.VERSION:
+        return (f"cannot read {path}: it was written by a newer micro-dashboard (schema {version}, this release "
+                f"reads {schema.VERSION}); upgrade micro-dashboard")
+    return (f"cannot read {path} as it is: it was written by an older micro-dashboard (schema {version}, this release "
+            f"reads {schema.VERSION}); run `micro-dashboard serve --db {path}` once to upgrade it")
+
+
 def database_busy(exc: BaseException) -> bool:
     """Return whether an error means another writer holds the database (worth trying again)."""
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
@@ -107,6 +118,12 @@ class Store:
         self._decoded = threading.Condition()
         if readonly:  # for reading a database another process may be writing (exports): no writer, no DDL
             self._writer = self._group = None
+            try:
+                found = schema.version(self.reader)
+            except (sqlite3.Error, schema.UnusableDatabase) as exc:
+                raise UnusableDatabase(why_unusable(path, exc)) from exc
+            if found != schema.VERSION:  # the reads expect this release's tables, which only a writer migrates to
+                raise UnusableDatabase(why_unreadable(path, found))
             return
         try:
             self._writer = self._connect(entity_leaves.WriterConnection)
@@ -460,13 +477,7 @@ class Store:
 
     @staticmethod
     def _count_rows(conn: sqlite3.Connection) -> dict[str, int]:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'event_counts'").fetchone():
-            return read_indexes.totals(conn)  # kept by every write: no count of the table
-        # A database read-only before its upgrade (the counts are kept from schema step 5 on).
-        good, bad, unverified = conn.execute(
-            "SELECT coalesce(sum(valid), 0), coalesce(sum(1 - valid), 0), coalesce(sum(valid AND unverified), 0) "
-            "FROM events").fetchone()
-        return {"total": good + bad, "good": good, "bad": bad, "unverified": unverified}
+        return read_indexes.totals(conn)  # kept by every write: no count of the table
 
     def events(self, ids: list[int], full: bool = True) -> list[StoredEvent]:
         """Return stored events in id order; `full` adds each one's request, entities and failures."""
