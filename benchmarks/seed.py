@@ -170,6 +170,10 @@ def main() -> None:
         ids = store.save_requests([r for r, _ in copies])
         stored = store.requests(ids)
         store.save_decoded([(stored[i], o) for i, (_, o) in zip(ids, copies)])
+        # The free-text index, as the pipeline fills it when idle (a store before schema step 8 filled it per row).
+        index_free_text = getattr(store, "index_free_text", None)
+        while index_free_text and index_free_text():
+            pass
         done += size
         print(f"\r{done:,} requests stored ({done / (time.perf_counter() - began):,.0f}/s)", end="", flush=True)
     print(f"\n{store.counts()} in {time.perf_counter() - began:.0f} s")
