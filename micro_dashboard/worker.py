@@ -100,7 +100,7 @@ class PipelineWorker:
             stored = self._save([(request, self.decode(request)) for request in batch])
             if self.store.unindexed_rows() >= free_text.MAX_UNINDEXED:
                 # Under load that never pauses, index more rows than were just stored, so the backlog shrinks
-                # while new events keep becoming visible (a rebuilt index catches up so too).
+                # while new events keep becoming visible.
                 for _ in range(stored // free_text.BATCH + 1):
                     self.store.index_free_text()
             return True
