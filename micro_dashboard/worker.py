@@ -95,7 +95,8 @@ class PipelineWorker:
 
     def _work_once(self) -> bool:
         """Decode the next batch of requests or, with none waiting, index the next batch of rows for free text
-        (store/free_text.py); False when there was nothing to do (or only indexing, and the worker is stopping)."""
+        (store/free_text.py) or delete the next rows retention wants gone; False when there was nothing to do (or
+        only that, and the worker is stopping)."""
         if batch := self.store.undecoded(BATCH):
             stored = self._save([(request, self.decode(request)) for request in batch])
             if self.store.unindexed_rows() >= free_text.MAX_UNINDEXED:
@@ -104,7 +105,7 @@ class PipelineWorker:
                 for _ in range(stored // free_text.BATCH + 1):
                     self.store.index_free_text()
             return True
-        return not self._stopping and self.store.index_free_text()
+        return not self._stopping and (self.store.index_free_text() or self.store.prune())
 
     def _save(self, decoded: list[tuple[StoredRequest, Outcome]]) -> int:
         """Store what was decoded; return how many event rows that made."""

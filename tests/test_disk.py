@@ -80,3 +80,27 @@ def test_the_log_is_cut_back_after_a_reader_that_pinned_it_lets_go(make_live_ser
     tp2(server.url, {"e": "pv", "url": "https://example.com/after"})  # the next write starts the log over
     requests.get(f"{server.url}/micro/all", timeout=30)
     assert wal.stat().st_size <= limit
+
+
+def test_a_file_opened_over_its_limit_is_pruned_in_short_writes_while_idle(make_live_server, monkeypatch) -> None:
+    from support import wait_for
+
+    first = make_live_server()
+    for batch in range(6):
+        tp2(first.url, *({"e": "se", "se_ca": "c", "se_ac": f"a{batch}-{i}"} for i in range(10)))
+    assert requests.get(f"{first.url}/micro/all", timeout=30).json()["total"] == 60
+    first.close()
+    path = first.store.path
+    monkeypatch.setattr(store_module, "PRUNE_ROWS", 10)  # the rows one write may delete
+    # Write by write, in-process: each deletes at most 10 of the oldest, until the limit holds.
+    store = store_module.Store(path, max_events=45)
+    totals = [store.totals()["total"]]
+    while store.prune():
+        totals.append(store.totals()["total"])
+    store.close()
+    assert totals == [60, 50, 45]
+    # A dashboard left idle on it: the pipeline prunes between nothing else to do.
+    server = make_live_server(max_events=15)
+    assert wait_for(lambda: requests.get(f"{server.url}/micro/all", timeout=30).json()["total"] == 15, seconds=30)
+    kept = [r["se_action"] for r in sql(server.store, "SELECT se_action FROM events ORDER BY id")]
+    assert kept == [f"a{b}-{i}" for b in range(6) for i in range(10)][-15:]  # the newest
