@@ -48,10 +48,10 @@ def cpu_seconds(pid: int) -> float:
 
 def start_server(db: str) -> tuple[subprocess.Popen, str]:
     """Start the dashboard on `db` as a separate process; return it and its base URL once /health answers."""
-    # --max-bytes: a benchmark database over the default 1 GiB keeps every event (retention would prune it at start)
+    # No retention: a benchmark database over the default limits (500,000 events, 1 GiB) keeps every event.
     proc = subprocess.Popen([sys.executable, "-m", "micro_dashboard", "serve", "--port", "0", "--db", db,
-                             "--no-default-registries", "--max-bytes", "100GB"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                             "--no-default-registries", "--max-events", "0", "--max-bytes", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
         match = re.search(r"collector\s+(http://\S+)", line)
         if match:
