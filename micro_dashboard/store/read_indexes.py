@@ -132,11 +132,19 @@ def count_rows_after(conn: sqlite3.Connection, row: int) -> None:
     _add_counts(conn, "events.id > ?", [row], "")
 
 
+FORGET_CHUNK = 10_000  # entity_values rows read, then deleted, at a time (a big delete stays in bounded memory)
+
+
 def forget_entities(conn: sqlite3.Connection, where: str, params: list[Any] | tuple[Any, ...]) -> None:
-    """Take the entities matching `where` (over `entities n`) out of entity_values, before they are deleted."""
-    conn.execute("DELETE FROM entity_values WHERE (path_id, kind, value, event_row) IN ("
-                 + leaves_sql("n.data", "n.name", "n.kind", "n.event_row", "entities n CROSS JOIN",
-                              f"json_valid(n.data) AND ({where})") + ")", list(params))
+    """Take the entities matching `where` (over `entities n`) out of entity_values, before they are deleted.
+
+    Each leaf is deleted by its whole key. One DELETE ... WHERE (path_id, kind, value, event_row) IN (leaves) used
+    the key's first column only, walking every value of those paths: 1.4 s for 1,000 rows of a million events."""
+    found = conn.execute(leaves_sql("n.data", "n.name", "n.kind", "n.event_row", "entities n CROSS JOIN",
+                                    f"json_valid(n.data) AND ({where})"), list(params))
+    while chunk := found.fetchmany(FORGET_CHUNK):
+        conn.executemany("DELETE FROM entity_values WHERE path_id = ? AND kind = ? AND value = ? AND event_row = ?",
+                         chunk)
 
 
 def forget(conn: sqlite3.Connection, rows: str) -> None:
