@@ -276,7 +276,8 @@ class Store:
 
     def index_free_text(self) -> bool:
         """Index the next batch of rows behind the free-text cursor (store/free_text.py); False when none waited."""
-        return self._group.submit(lambda conn: Written("indexed", free_text.catch_up(conn))).value
+        # Retention runs after it too: the index grows the file after the write that stored the rows was checked.
+        return self._group.submit(lambda conn: self._prune(conn, Written("indexed", free_text.catch_up(conn)))).value
 
     def unindexed_rows(self) -> int:
         """Return how many row ids lie after the free-text cursor (an upper bound of the rows not indexed yet)."""
@@ -407,7 +408,10 @@ class Store:
         cutoff = conn.execute("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (doomed - 1,)).fetchone()
         if cutoff:
             self._delete_where(conn, "events.id <= ?", [cutoff[0]], written)
-        return cutoff is not None and doomed == PRUNE_ROWS
+        # Still over (rows differ in size), and deleting freed pages: the idle pipeline goes on. Deleting from the
+        # free-text index adds to it until its segments merge, so a delete that freed nothing waits for the next write.
+        after = self.used_bytes(conn) if cutoff is not None else used
+        return self.max_bytes < after < used
 
     @staticmethod
     def used_bytes(conn: sqlite3.Connection) -> int:
