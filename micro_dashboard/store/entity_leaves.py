@@ -8,7 +8,6 @@ must agree (tests/test_entity_leaves.py). The writer's connection remembers the 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sqlite3
@@ -16,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .packing import dumps  # how entity data is stored, so how json_tree reads its keys
 from .read_indexes import BOOLEAN, NUMBER, NUMERIC_TEXT, TEXT, leaves_sql, paths_of_entities_sql
 
 # A leaf as add_values takes it: (json_tree's fullkey, kind, the value SQLite would store).
@@ -27,10 +27,6 @@ _NUMERIC = re.compile(r"[0-9.eE+-]*[0-9][0-9.eE+-]*")  # _NUMERIC_TEXT's GLOB
 _SHORT_INTEGER = re.compile(r"([+-]?)([0-9]{1,15})(?![0-9.eE])")
 _MAX_DEPTH = 100  # deeper data is left to the SQL (json.loads would not give much deeper data anyway)
 _private = threading.local()  # a private in-memory connection per thread, for _SQLiteSays
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as rows.dumps stores entity data
 
 
 class _SQLiteSays:
@@ -59,7 +55,7 @@ class _SQLiteSays:
 
 # json_tree names a key {"k": ...} as $ + this step; the same step follows any path (a fullkey is its parent's
 # fullkey and a step). 3.40 writes `.k` for ASCII letters then letters and digits, else `."k"` as escaped in the JSON.
-_key_step = _SQLiteSays("SELECT substr(fullkey, 2) FROM json_tree(?) WHERE type = 'null'", lambda k: _dumps({k: None}))
+_key_step = _SQLiteSays("SELECT substr(fullkey, 2) FROM json_tree(?) WHERE type = 'null'", lambda k: dumps({k: None}))
 _json_number = _SQLiteSays("SELECT json_extract(?, '$')")  # json_tree's atom of a number as written
 _cast = _SQLiteSays("SELECT CAST(? AS REAL)")
 

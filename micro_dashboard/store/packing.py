@@ -132,9 +132,14 @@ def unpack_text(value: bytes | str | None) -> str | None:
     return None if data is None else data.decode()
 
 
+def dumps(value: Any) -> str:
+    """Serialise JSON compactly, as the store writes every JSON column."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def pack_json(value: Any) -> bytes:
     """Pack a JSON value, serialised compactly."""
-    return pack(json.dumps(value, separators=(",", ":"), ensure_ascii=False))  # type: ignore[return-value]
+    return pack(dumps(value))  # type: ignore[return-value]
 
 
 def unpack_json(value: bytes | str | None, default: Any = None) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -12,14 +11,9 @@ from ..pipeline import Event, Failure, Outcome, RawPayload
 from ..pipeline.fields import to_compact_json_form
 from . import entity_leaves, free_text, read_indexes
 from .models import SUMMARY_COLUMNS, Summary
-from .packing import FORMAT_DEFLATE_EVENT, pack, pack_headers, pack_json
+from .packing import FORMAT_DEFLATE_EVENT, dumps, pack, pack_headers, pack_json
 
 GITLAB_STANDARD = "gitlab_standard"
-
-
-def dumps(value: Any) -> str:
-    """Serialise JSON compactly."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def problems_json(failures: list[Failure]) -> list[dict[str, Any]]:
