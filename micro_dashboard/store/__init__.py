@@ -408,8 +408,9 @@ class Store:
         cutoff = conn.execute("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (doomed - 1,)).fetchone()
         if cutoff:
             self._delete_where(conn, "events.id <= ?", [cutoff[0]], written)
-        # Still over (rows differ in size), and deleting freed pages: the idle pipeline goes on. Deleting from the
-        # free-text index adds to it until its segments merge, so a delete that freed nothing waits for the next write.
+            free_text.reclaim(conn)  # the index keeps a deleted row's entries until its segments merge
+        # Still over (rows differ in size), and deleting freed pages: the idle pipeline goes on; a delete that freed
+        # nothing waits for the next write.
         after = self.used_bytes(conn) if cutoff is not None else used
         return self.max_bytes < after < used
 
